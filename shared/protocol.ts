@@ -1,0 +1,98 @@
+// Wire messages between the processes. Text messages are a union keyed on `type` (after Jepsen's
+// Maelstrom); log entries travel as binary frames (see log-format.ts), never re-encoded.
+
+import type { CopyMode, NodeRole } from './topology.ts';
+
+// Headers every internal request carries; internal routes refuse requests without the secret.
+export const HEADER_NODE_ID = 'x-mirrorlab-node';
+export const HEADER_EPOCH = 'x-mirrorlab-epoch';
+
+export function authHeaders(secret: string, nodeId: string, epoch?: number): Record<string, string> {
+  const headers: Record<string, string> = { authorization: `Bearer ${secret}`, [HEADER_NODE_ID]: nodeId };
+  if (epoch !== undefined) headers[HEADER_EPOCH] = String(epoch);
+  return headers;
+}
+
+// ---- Replication stream (WebSocket, replica connects to the primary at /internal/replicate) ----
+
+// Replica -> primary
+export interface HelloMessage {
+  type: 'hello';
+  nodeId: string;
+  // The epoch the replica knows, and its last applied entry (0 when it has nothing).
+  epoch: number;
+  lsn: number;
+  // Epoch of the entry at `lsn` (0 when none): a different epoch at the same LSN means divergence.
+  lsnEpoch: number;
+  mode: CopyMode;
+  filter: string;
+  region: string;
+}
+export interface AckMessage {
+  type: 'ack';
+  lsn: number;
+}
+export type ReplicaMessage = HelloMessage | AckMessage;
+
+// Primary -> replica
+export interface HelloOkMessage {
+  type: 'hello_ok';
+  primaryId: string;
+  epoch: number;
+  // partial: entries follow from fromLsn+1; full: a snapshot at snapshotLsn follows, then entries.
+  resync: 'partial' | 'full';
+  fromLsn: number;
+}
+export interface SnapshotChunkMessage {
+  type: 'snapshot_chunk';
+  lsn: number;
+  epoch: number;
+  // [key, value JSON, lsn of the entry that wrote it]
+  items: Array<[string, string, number]>;
+  last: boolean;
+}
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  epoch: number;
+  // Every entry up to this LSN that passes the replica's filter has been sent on this socket.
+  lsn: number;
+  ts: number;
+}
+export interface ErrorMessage {
+  type: 'error';
+  error: string;
+  message: string;
+  primaryId?: string;
+  epoch?: number;
+}
+export type PrimaryMessage = HelloOkMessage | SnapshotChunkMessage | HeartbeatMessage | ErrorMessage;
+
+// ---- Mirroring (HTTP, primary -> mirror) ----
+// POST /internal/mirror/entries   body: frames (application/octet-stream)
+//   headers: x-mirrorlab-epoch, x-mirrorlab-from-lsn (LSN of the first frame), x-mirrorlab-commit-lsn
+//   200 {"type":"entries_ok","lsn":durableLsn}
+// GET  /internal/mirror/position   200 MirrorPosition
+// POST /internal/mirror/snapshot   body SnapshotChunkMessage JSON: full resync
+// POST /internal/mirror/heartbeat  {"epoch","lsn","ts"}
+export const HEADER_FROM_LSN = 'x-mirrorlab-from-lsn';
+export const HEADER_COMMIT_LSN = 'x-mirrorlab-commit-lsn';
+
+export interface MirrorPosition {
+  type: 'position_ok';
+  nodeId: string;
+  role: NodeRole;
+  epoch: number;
+  lsn: number;
+  lsnEpoch: number;
+}
+export interface EntriesOk {
+  type: 'entries_ok';
+  lsn: number;
+}
+
+// Error bodies on every route: Maelstrom's definite / indefinite distinction is in the catalog.
+export interface ErrorBody {
+  error: string;
+  message: string;
+  [extra: string]: unknown;
+}
