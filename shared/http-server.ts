@@ -1,7 +1,7 @@
 // What every mirrorlab HTTP server shares: strict validation (no type coercion, unknown fields
 // refused), JSON errors of the form {"error","message"}, and never a stack trace on the wire.
 
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import type { Logger } from 'pino';
 
 // An error the API means to send: stable code, status, and whether the operation surely did not
@@ -23,7 +23,8 @@ export function serverOptions(logger: Logger, bodyLimit: number): FastifyServerO
   return {
     loggerInstance: logger,
     bodyLimit,
-    disableRequestLogging: true,
+    // Request lines would drown the role and replication lines a workshop wants to read.
+    logController: new LogController({ disableRequestLogging: true }),
     // Return 404 for a route, 405 is set per route family by the services.
     ajv: {
       customOptions: {

@@ -1,0 +1,111 @@
+// Control's levers on copies: switching copy modes live on the primary, and verifying that every
+// copy holds what the primary holds (digests at a common LSN; a filtered replica on its filter).
+
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { ApiError, refuseOtherMethods } from '../../../shared/http-server.ts';
+import { limits } from '../../../shared/limits.ts';
+import { authHeaders } from '../../../shared/protocol.ts';
+import type { ControlConfig } from './config.ts';
+
+interface PeerAnswer {
+  status: number;
+  body: any;
+}
+
+async function call(url: string, config: ControlConfig, init: { method?: 'GET' | 'PUT'; body?: unknown } = {}): Promise<PeerAnswer> {
+  const response = await request(url, {
+    method: init.method ?? 'GET',
+    headers: { ...authHeaders(config.clusterSecret, config.nodeId), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    headersTimeout: limits.peerRequestTimeoutMs * 3,
+    bodyTimeout: limits.peerRequestTimeoutMs * 3,
+  });
+  const text = await response.body.text();
+  return { status: response.statusCode, body: text ? JSON.parse(text) : null };
+}
+
+// Every reachable node's fresh status (not the cached view: verification wants now).
+async function statuses(config: ControlConfig): Promise<Map<string, any>> {
+  const found = new Map<string, any>();
+  await Promise.all(
+    config.peers.map(async (peer) => {
+      try {
+        const answer = await call(`${peer.url}/status`, config);
+        if (answer.status === 200) found.set(peer.id, answer.body);
+      } catch {
+        // unreachable: left out, reported by the caller
+      }
+    }),
+  );
+  return found;
+}
+
+function primaryOf(nodes: Map<string, any>): any | null {
+  let best: any = null;
+  for (const status of nodes.values()) if (status.role === 'primary' && (!best || status.epoch > best.epoch)) best = status;
+  return best;
+}
+
+function urlOf(config: ControlConfig, id: string): string {
+  const peer = config.peers.find((p) => p.id === id);
+  if (!peer) throw new ApiError('unknown_node', 400, `unknown node ${id}`);
+  return peer.url;
+}
+
+export function registerCopyRoutes(app: FastifyInstance, config: ControlConfig): void {
+  app.put('/cluster/modes', async (request, reply) => {
+    const body = request.body as Record<string, unknown> | null;
+    const valid = config.peers.map((p) => p.id);
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length === 0) {
+      throw new ApiError('bad_body', 400, `send an object such as {"mirror":"sync","replica-1":"async"}; copies: ${valid.join(', ')}`);
+    }
+    const problems: string[] = [];
+    for (const [id, mode] of Object.entries(body)) {
+      if (!valid.includes(id)) problems.push(`"${id}" is not a node (valid: ${valid.join(', ')})`);
+      if (mode !== 'sync' && mode !== 'async') problems.push(`mode ${JSON.stringify(mode)} for ${id} must be "sync" or "async"`);
+    }
+    if (problems.length > 0) throw new ApiError('bad_mode', 400, problems.join('; '), true, { valid: { copies: valid, modes: ['sync', 'async'] } });
+    const primary = primaryOf(await statuses(config));
+    if (!primary) throw new ApiError('no_primary', 503, 'no primary answers right now; retry when one does');
+    const answer = await call(`${urlOf(config, primary.id)}/internal/modes`, config, { method: 'PUT', body });
+    return reply.code(answer.status).send(answer.status === 200 ? { primary: primary.id, ...answer.body } : answer.body);
+  });
+  refuseOtherMethods(app, '/cluster/modes', ['PUT']);
+
+  app.get('/cluster/verify', async () => {
+    const nodes = await statuses(config);
+    const primary = primaryOf(nodes);
+    if (!primary) throw new ApiError('no_primary', 503, 'no primary answers right now; nothing to verify against');
+    const copies = [...nodes.values()].filter((s) => s.id !== primary.id && (s.role === 'mirror' || s.role === 'replica'));
+    // The common LSN: every copy has applied at least this far, and each keeps a digest history.
+    const lsn = Math.min(primary.appliedLsn, ...copies.map((c) => c.appliedLsn));
+    const digestOf = async (id: string, prefix: string): Promise<string | null> => {
+      const answer = await call(`${urlOf(config, id)}/internal/digest?lsn=${lsn}&prefix=${encodeURIComponent(prefix)}`, config);
+      return answer.status === 200 ? answer.body.digest : null;
+    };
+    const result: Record<string, unknown> = {};
+    for (const copy of copies) {
+      const filter = copy.role === 'replica' ? String(copy.filter ?? '') : '';
+      const [theirs, ours] = await Promise.all([digestOf(copy.id, filter), digestOf(primary.id, filter)]);
+      result[copy.id] = {
+        role: copy.role,
+        filter,
+        appliedLsn: copy.appliedLsn,
+        digest: theirs,
+        primaryDigest: ours,
+        match: theirs !== null && theirs === ours,
+        ...(theirs === null || ours === null ? { reason: 'no digest at that LSN (the history no longer reaches back); retry' } : {}),
+      };
+    }
+    const unreachable = config.peers.map((p) => p.id).filter((id) => !nodes.has(id));
+    return {
+      lsn,
+      primary: { id: primary.id, epoch: primary.epoch, digest: await digestOf(primary.id, '') },
+      copies: result,
+      match: Object.values(result).every((c) => (c as { match: boolean }).match),
+      unreachable,
+    };
+  });
+  refuseOtherMethods(app, '/cluster/verify', ['GET']);
+}

@@ -1,0 +1,21 @@
+// Builds the data node's HTTP app (no listen here, so tests can inject without a port).
+
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { installErrorHandling, serverOptions } from '../../../shared/http-server.ts';
+import { limits } from '../../../shared/limits.ts';
+import type { DataNode } from './data-node.ts';
+import { registerClientRoutes } from './http/client-routes.ts';
+import { registerInternalRoutes } from './http/internal-routes.ts';
+
+export async function buildNodeApp(node: DataNode): Promise<FastifyInstance> {
+  const app = Fastify(serverOptions(node.logger.child({ component: 'http' }), limits.bodyBytesMax + limits.mirrorBatchBytesMax));
+  installErrorHandling(app);
+  // Raw bodies: log frames for the mirror, and any non-JSON client body taken as a string.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: limits.bodyBytesMax }, (_request, body, done) => done(null, body));
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
+  registerInternalRoutes(app, node);
+  registerClientRoutes(app, node);
+  return app;
+}

@@ -1,0 +1,43 @@
+// The data node's error catalog: one stable code per failure, its HTTP status, and whether the
+// operation surely did not happen (definite) or may have happened (indefinite). Tests assert codes.
+
+import { ApiError } from '../../../shared/http-server.ts';
+
+export const errors = {
+  badKey: (key: string) =>
+    new ApiError('bad_key', 400, `key "${key.slice(0, 80)}" is invalid: use 1-256 characters of A-Z a-z 0-9 . _ : / -`),
+  badAck: (text: string, copiesMax: number) =>
+    new ApiError('bad_ack', 400, `ack="${text}" is invalid: use local, sync, all, or a number of copies from 1 to ${copiesMax} (the primary counts)`),
+  badQuery: (message: string) => new ApiError('bad_request', 400, message),
+  badBody: (message: string) => new ApiError('bad_body', 400, message),
+  valueTooLarge: (bytes: number, max: number) =>
+    new ApiError('too_large', 413, `the value is ${bytes} bytes as JSON; the limit is ${max} bytes`),
+  notFound: (key: string) => new ApiError('not_found', 404, `no key "${key}" here`),
+  notPrimary: (primaryId: string | null, primaryUrl: string | null, location: string | null) =>
+    new ApiError(
+      'not_primary',
+      primaryUrl ? 307 : 503,
+      primaryUrl
+        ? `this node does not take writes; send them to the primary ${primaryId} at ${primaryUrl} (curl -L follows)`
+        : 'this node does not take writes and knows of no primary right now; retry shortly',
+      true,
+      { primary: primaryId, primaryUrl },
+      location ? { location } : {},
+    ),
+  standbyNotReadable: (nodeId: string) =>
+    new ApiError('standby_not_readable', 503, `${nodeId} is the mirror, a standby that does not serve reads; read from the primary or a replica`),
+  replicaBehind: (appliedLsn: number, minLsn: number) =>
+    new ApiError('replica_behind', 504, `this copy has applied LSN ${appliedLsn}, below minLsn ${minLsn}; retry, wait longer (waitMs) or read from the primary`, true, { appliedLsn }),
+  overloaded: () =>
+    new ApiError('overloaded', 503, 'too many writes are waiting for their acknowledgement; retry shortly'),
+  mirrorUnavailable: (lsn: number) =>
+    new ApiError('mirror_unavailable', 503, `the mirror did not confirm LSN ${lsn} in time (MIRROR_POLICY=strict); the write is durable on the primary and may or may not survive a failover`, false, { lsn }),
+  ackTimeout: (lsn: number, ackedBy: string[], pending: string[]) =>
+    new ApiError('ack_timeout', 504, `LSN ${lsn} was not confirmed by ${pending.join(', ')} in time; the write is durable on ${ackedBy.join(', ')} and may or may not survive`, false, { lsn, ackedBy, pending }),
+  noQuorum: () =>
+    new ApiError('no_quorum', 503, 'this primary hears neither its mirror nor the witness, so it refuses writes to avoid split brain; the write did not happen'),
+  staleEpoch: (theirs: number, mine: number) =>
+    new ApiError('stale_epoch', 409, `epoch ${theirs} is older than this node's epoch ${mine}; the sender must step down`, true, { epoch: mine }),
+  unavailable: (message: string) => new ApiError('unavailable', 503, message),
+  writeFailed: (message: string) => new ApiError('write_failed', 500, message, false),
+};

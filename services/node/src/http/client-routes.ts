@@ -1,0 +1,150 @@
+// The client API of every data node (SPEC §3). Writes go to the primary (others answer 307 to it);
+// reads are served by the primary and replicas; the mirror is a standby and refuses them.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { limits } from '../../../../shared/limits.ts';
+import { refuseOtherMethods } from '../../../../shared/http-server.ts';
+import { parseAckLevel } from '../commit/ack-level.ts';
+import type { DataNode } from '../data-node.ts';
+import { errors } from '../errors.ts';
+import type { WriteResult } from '../roles/primary.ts';
+import { nodeStatus } from '../status.ts';
+
+const KEY_PATTERN = /^[A-Za-z0-9._:/-]{1,256}$/;
+type Query = Record<string, string | undefined>;
+
+function keyOf(request: FastifyRequest): string {
+  const key = (request.params as { '*': string })['*'];
+  if (!KEY_PATTERN.test(key)) throw errors.badKey(key);
+  return key;
+}
+
+// Refuses query parameters the route does not know, instead of ignoring them silently.
+function query(request: FastifyRequest, allowed: readonly string[]): Query {
+  const q = request.query as Record<string, unknown>;
+  for (const [name, value] of Object.entries(q)) {
+    if (!allowed.includes(name)) throw errors.badQuery(`unknown query parameter "${name}"; this route takes ${allowed.join(', ') || 'none'}`);
+    if (typeof value !== 'string') throw errors.badQuery(`query parameter "${name}" is given more than once`);
+  }
+  return q as Query;
+}
+
+function intParam(q: Query, name: string, fallback: number, min: number, max: number): number {
+  const text = q[name];
+  if (text === undefined) return fallback;
+  if (!/^[0-9]{1,15}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw errors.badQuery(`${name}="${text}" must be an integer from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+
+function valueJsonOf(request: FastifyRequest): string {
+  const body = request.body;
+  if (body === undefined || body === '') throw errors.badBody('the body is empty; send a JSON value (Content-Type: application/json) or raw text');
+  const json = JSON.stringify(body);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > limits.valueBytesMax) throw errors.valueTooLarge(bytes, limits.valueBytesMax);
+  return json;
+}
+
+function sendWrite(reply: FastifyReply, result: WriteResult): FastifyReply {
+  reply.header('x-lsn', String(result.lsn)).header('x-epoch', String(result.epoch)).header('x-acked-by', result.ackedBy.join(','));
+  return reply.send(result);
+}
+
+function assertReadable(node: DataNode): void {
+  if (node.role === 'mirror') throw errors.standbyNotReadable(node.config.nodeId);
+}
+
+async function waitForMinLsn(node: DataNode, q: Query): Promise<void> {
+  if (q.minLsn === undefined) return;
+  const minLsn = intParam(q, 'minLsn', 0, 0, Number.MAX_SAFE_INTEGER);
+  const waitMs = intParam(q, 'waitMs', limits.readWaitMsDefault, 0, limits.readWaitMsMax);
+  if (!(await node.waitApplied(minLsn, waitMs))) throw errors.replicaBehind(node.store.appliedLsn, minLsn);
+}
+
+export function registerClientRoutes(app: FastifyInstance, node: DataNode): void {
+  app.put('/kv/*', async (request, reply) => {
+    const key = keyOf(request);
+    const q = query(request, ['ack']);
+    const primary = node.assertPrimary(request.url);
+    const level = parseAckLevel(q.ack, primary.copiesMax());
+    if (!level) throw errors.badAck(q.ack ?? '', primary.copiesMax());
+    return sendWrite(reply, await primary.write('put', key, valueJsonOf(request), level));
+  });
+
+  app.delete('/kv/*', async (request, reply) => {
+    const key = keyOf(request);
+    const q = query(request, ['ack']);
+    const primary = node.assertPrimary(request.url);
+    const level = parseAckLevel(q.ack, primary.copiesMax());
+    if (!level) throw errors.badAck(q.ack ?? '', primary.copiesMax());
+    return sendWrite(reply, await primary.write('del', key, undefined, level));
+  });
+
+  app.get('/kv/*', async (request, reply) => {
+    const key = keyOf(request);
+    const q = query(request, ['minLsn', 'waitMs']);
+    assertReadable(node);
+    await waitForMinLsn(node, q);
+    const item = node.store.state.get(key);
+    if (!item) throw errors.notFound(key);
+    reply.header('content-type', 'application/json; charset=utf-8');
+    return `{"key":${JSON.stringify(key)},"value":${item.valueJson},"lsn":${item.lsn},"servedBy":${JSON.stringify(node.config.nodeId)},"role":"${node.role}","appliedLsn":${node.store.appliedLsn},"lagMs":${node.lagMs()}}`;
+  });
+  refuseOtherMethods(app, '/kv/*', ['GET', 'PUT', 'DELETE']);
+
+  app.get('/kv', async (request) => {
+    const q = query(request, ['prefix', 'limit', 'after', 'minLsn', 'waitMs']);
+    assertReadable(node);
+    await waitForMinLsn(node, q);
+    const limit = intParam(q, 'limit', limits.listLimitDefault, 1, limits.listLimitMax);
+    const items = node.store.state.list(q.prefix ?? '', limit + 1, q.after ?? '');
+    return {
+      items: items.slice(0, limit).map((i) => ({ key: i.key, value: JSON.parse(i.valueJson) as unknown, lsn: i.lsn })),
+      truncated: items.length > limit,
+      servedBy: node.config.nodeId,
+      role: node.role,
+      appliedLsn: node.store.appliedLsn,
+    };
+  });
+  refuseOtherMethods(app, '/kv', ['GET']);
+
+  app.get('/stats', async (request) => {
+    const q = query(request, ['prefix']);
+    assertReadable(node);
+    const started = performance.now();
+    const stats = node.store.state.stats(q.prefix ?? '');
+    return { prefix: q.prefix ?? '', ...stats, servedBy: node.config.nodeId, role: node.role, appliedLsn: node.store.appliedLsn, tookMs: Math.round((performance.now() - started) * 100) / 100 };
+  });
+  refuseOtherMethods(app, '/stats', ['GET']);
+
+  app.get('/status', async () => nodeStatus(node));
+  refuseOtherMethods(app, '/status', ['GET']);
+  app.get('/health', async () => ({ status: 'ok', id: node.config.nodeId, role: node.role }));
+  refuseOtherMethods(app, '/health', ['GET']);
+
+  app.get('/metrics', async (_request, reply) => {
+    updateGauges(node);
+    reply.header('content-type', node.metrics.registry.contentType);
+    return node.metrics.registry.metrics();
+  });
+}
+
+function updateGauges(node: DataNode): void {
+  const m = node.metrics;
+  m.lsn.set(node.store.lastLsn);
+  m.appliedLsn.set(node.store.appliedLsn);
+  m.epoch.set(node.epoch);
+  for (const replica of nodeStatus(node).replicas) {
+    m.lagSeconds.set({ copy: replica.id }, replica.lagMs / 1000);
+    m.lagEntries.set({ copy: replica.id }, replica.lagEntries);
+  }
+  const shipper = node.primary?.shipper;
+  if (shipper) {
+    m.lagEntries.set({ copy: node.config.mirrorId }, Math.max(0, node.store.lastLsn - shipper.ackedLsn));
+    m.shippedEntriesTotal.set({ copy: node.config.mirrorId }, shipper.entriesShipped);
+    m.shippedBytesTotal.set({ copy: node.config.mirrorId }, shipper.bytesShipped);
+  }
+  if (node.replica) m.lagSeconds.set({ copy: node.config.nodeId }, node.replica.lagMs() / 1000);
+}

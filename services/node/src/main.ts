@@ -1,0 +1,44 @@
+// Starts one data node: config, log recovery, HTTP server, then its role.
+
+import { ConfigError, loadNodeConfig } from './config.ts';
+import { buildNodeApp } from './app.ts';
+import { DataNode } from './data-node.ts';
+import { createNodeLogger, type LogContext } from './logger.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadNodeConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`mirrorlab node: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const context: LogContext = { role: config.role, epoch: 0 };
+  const logger = createNodeLogger(config.nodeId, config.logLevel, context);
+  const node = await DataNode.open(config, logger, context);
+  const app = await buildNodeApp(node);
+  await app.listen({ host: config.host, port: config.port });
+  await node.start();
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    void app
+      .close()
+      .then(() => node.close())
+      .then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`mirrorlab node failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+// Events this node has to tell (role changes, mirror state changes, resyncs...), kept in a bounded
+// ring with a sequence number so control can collect them without missing or repeating any.
+
+import { limits } from '../../../shared/limits.ts';
+
+export interface NodeEvent {
+  seq: number;
+  at: string;
+  type: string;
+  nodeId: string;
+  [field: string]: unknown;
+}
+
+export class NodeEvents {
+  private readonly ring: NodeEvent[] = [];
+  private seq = 0;
+  private readonly listeners: Array<(event: NodeEvent) => void> = [];
+
+  constructor(private readonly nodeId: string) {}
+
+  emit(type: string, fields: Record<string, unknown> = {}): NodeEvent {
+    const event: NodeEvent = { ...fields, seq: ++this.seq, at: new Date().toISOString(), type, nodeId: this.nodeId };
+    this.ring.push(event);
+    if (this.ring.length > limits.eventHistoryMax) this.ring.splice(0, this.ring.length - limits.eventHistoryMax);
+    for (const listener of this.listeners) listener(event);
+    return event;
+  }
+
+  // Events with a sequence number above `seq`, oldest first.
+  after(seq: number): NodeEvent[] {
+    return this.ring.filter((e) => e.seq > seq);
+  }
+
+  onEvent(listener: (event: NodeEvent) => void): void {
+    this.listeners.push(listener);
+  }
+}

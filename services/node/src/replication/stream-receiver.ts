@@ -1,0 +1,231 @@
+// The replica's side of replication: it holds a WebSocket to the primary, says where it stands,
+// applies what the primary streams (entries, or a snapshot then entries), acknowledges what is
+// durable, and reconnects with bounded backoff. A silent socket (a partition that drops traffic)
+// is detected by missing heartbeats and replaced.
+
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { limits } from '../../../../shared/limits.ts';
+import { decodeFrames } from '../../../../shared/log-format.ts';
+import type { Link } from '../../../../shared/link.ts';
+import { authHeaders, type HelloMessage, type PrimaryMessage } from '../../../../shared/protocol.ts';
+import { Signal } from '../../../../shared/signal.ts';
+import type { CopyMode } from '../../../../shared/topology.ts';
+import type { Store } from '../storage/store.ts';
+
+export interface ReceiverContext {
+  selfId: string;
+  secret: string;
+  mode: CopyMode;
+  filter: string;
+  region: string;
+  heartbeatMs: number;
+  store: Store;
+  link: Link;
+  logger: Logger;
+  epoch: () => number;
+  primaryId: () => string | null;
+  primaryUrl: (id: string) => string | undefined;
+  // The primary told us of an epoch or a primary we did not know.
+  onPrimaryInfo: (primaryId: string, epoch: number) => void;
+  // Whoever we reached is not the primary; it named another one (or none).
+  onNotPrimary: (primaryId: string | null, epoch: number | undefined) => void;
+}
+
+interface SnapshotBuffer {
+  lsn: number;
+  epoch: number;
+  items: Array<[string, string, number]>;
+}
+
+export class StreamReceiver {
+  connected = false;
+  // The primary's position as last announced, and how stale our copy is (see lagMs()).
+  primaryLsn = 0;
+  private transitMs = 0;
+  private freshAsOf = 0;
+  private socket: WebSocket | null = null;
+  private running = false;
+  private readonly wake = new Signal();
+  private chain: Promise<void> = Promise.resolve();
+  private snapshot: SnapshotBuffer | null = null;
+  private lastMessageAt = 0;
+  private watchdog: NodeJS.Timeout | null = null;
+  private ackScheduled = false;
+
+  constructor(private readonly ctx: ReceiverContext) {
+    ctx.store.onApplied(() => this.afterApplied());
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.run();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.socket?.terminate();
+    this.wake.notify();
+  }
+
+  // Milliseconds by which this copy trails the primary: the transit time when caught up, otherwise
+  // the age of the newest primary state we are known to have.
+  lagMs(): number {
+    if (!this.connected && this.freshAsOf === 0) return 0;
+    if (this.ctx.store.appliedLsn >= this.primaryLsn && this.connected) return Math.max(0, this.transitMs);
+    return Math.max(0, Date.now() - this.freshAsOf);
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs: number = limits.reconnectBackoffMsMin;
+    while (this.running) {
+      const opened = await this.connectOnce();
+      if (!this.running) break;
+      backoffMs = opened ? limits.reconnectBackoffMsMin : Math.min(backoffMs * 2, limits.reconnectBackoffMsMax);
+      await this.wake.wait(backoffMs);
+    }
+  }
+
+  // One connection, from open to close. Resolves true if it opened.
+  private connectOnce(): Promise<boolean> {
+    const primaryId = this.ctx.primaryId();
+    const base = primaryId ? this.ctx.primaryUrl(primaryId) : undefined;
+    if (!primaryId || !base) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let opened = false;
+      const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/internal/replicate`, {
+        headers: authHeaders(this.ctx.secret, this.ctx.selfId, this.ctx.epoch()),
+        handshakeTimeout: Math.max(1000, this.ctx.heartbeatMs * 5),
+        maxPayload: 64 * 1024 * 1024,
+      });
+      this.socket = socket;
+      socket.on('open', () => {
+        opened = true;
+        this.lastMessageAt = Date.now();
+        this.snapshot = null;
+        this.sendHello(socket, primaryId);
+        this.watchdog = setInterval(() => this.checkSilence(socket), this.ctx.heartbeatMs);
+      });
+      socket.on('message', (data, isBinary) => {
+        this.lastMessageAt = Date.now();
+        const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        this.chain = this.chain.then(() => this.handle(socket, buffer, isBinary)).catch((error) => {
+          this.ctx.logger.error({ err: error }, 'replication message failed; reconnecting');
+          socket.terminate();
+        });
+      });
+      socket.on('unexpected-response', (_request, response) => {
+        this.ctx.logger.warn({ primary: primaryId, status: response.statusCode }, 'primary refused the replication stream');
+        socket.terminate();
+      });
+      socket.on('error', (error) => {
+        if (!opened) this.ctx.logger.debug({ err: error, primary: primaryId }, 'cannot reach the primary');
+      });
+      socket.on('close', () => {
+        if (this.watchdog) clearInterval(this.watchdog);
+        this.watchdog = null;
+        if (this.connected) this.ctx.logger.warn({ primary: primaryId }, 'replication stream closed');
+        this.connected = false;
+        this.socket = null;
+        resolve(opened);
+      });
+    });
+  }
+
+  private sendHello(socket: WebSocket, primaryId: string): void {
+    const store = this.ctx.store;
+    const hello: HelloMessage = {
+      type: 'hello',
+      nodeId: this.ctx.selfId,
+      epoch: this.ctx.epoch(),
+      lsn: Math.max(store.appliedLsn, store.lastLsn),
+      lsnEpoch: store.lastEpoch,
+      mode: this.ctx.mode,
+      filter: this.ctx.filter,
+      region: this.ctx.region,
+    };
+    this.ctx.link.send(socket, primaryId, JSON.stringify(hello));
+  }
+
+  // No message for several heartbeats: the link is cut (or the primary stalled). Start over.
+  private checkSilence(socket: WebSocket): void {
+    const silenceMs = Math.max(1000, this.ctx.heartbeatMs * 5);
+    if (Date.now() - this.lastMessageAt > silenceMs) {
+      this.ctx.logger.warn({ silenceMs }, 'no heartbeat from the primary; reconnecting');
+      socket.terminate();
+    }
+  }
+
+  private async handle(socket: WebSocket, data: Buffer, isBinary: boolean): Promise<void> {
+    if (isBinary) return this.applyFrames(data);
+    const message = JSON.parse(data.toString('utf8')) as PrimaryMessage;
+    switch (message.type) {
+      case 'hello_ok':
+        this.connected = true;
+        this.ctx.onPrimaryInfo(message.primaryId, message.epoch);
+        this.ctx.logger.info({ primary: message.primaryId, resync: message.resync, fromLsn: message.fromLsn }, 'replication stream open');
+        if (message.resync === 'full') this.snapshot = { lsn: message.fromLsn, epoch: message.epoch, items: [] };
+        return;
+      case 'snapshot_chunk':
+        return this.snapshotChunk(message);
+      case 'heartbeat':
+        this.noteFresh(message.lsn, message.ts);
+        this.ctx.store.advanceTo(message.lsn);
+        this.scheduleAck();
+        return;
+      case 'error':
+        this.ctx.logger.warn({ error: message.error, primary: message.primaryId }, `primary refused: ${message.message}`);
+        if (message.error === 'not_primary') this.ctx.onNotPrimary(message.primaryId ?? null, message.epoch);
+        socket.close();
+        return;
+    }
+  }
+
+  private async snapshotChunk(message: Extract<PrimaryMessage, { type: 'snapshot_chunk' }>): Promise<void> {
+    if (!this.snapshot || this.snapshot.lsn !== message.lsn) this.snapshot = { lsn: message.lsn, epoch: message.epoch, items: [] };
+    for (const item of message.items) this.snapshot.items.push(item);
+    if (!message.last) return;
+    const snapshot = this.snapshot;
+    this.snapshot = null;
+    this.ctx.logger.info({ lsn: snapshot.lsn, keys: snapshot.items.length }, 'full resync: loading the primary\'s snapshot');
+    await this.ctx.store.resetToSnapshot({ lsn: snapshot.lsn, epoch: snapshot.epoch, lsnEpoch: snapshot.epoch, items: snapshot.items });
+    this.primaryLsn = Math.max(this.primaryLsn, snapshot.lsn);
+    this.scheduleAck();
+  }
+
+  private applyFrames(data: Buffer): void {
+    const decoded = decodeFrames(data);
+    if ('error' in decoded) throw new Error(`corrupt frames from the primary: ${decoded.error}`);
+    const store = this.ctx.store;
+    for (const entry of decoded.entries) {
+      if (entry.lsn <= store.lastLsn) continue;
+      store.append(entry);
+      this.noteFresh(entry.lsn, entry.ts);
+    }
+  }
+
+  private noteFresh(lsn: number, ts: number): void {
+    this.primaryLsn = Math.max(this.primaryLsn, lsn);
+    this.transitMs = Date.now() - ts;
+  }
+
+  private afterApplied(): void {
+    const applied = this.ctx.store.appliedLsn;
+    if (applied >= this.primaryLsn) this.freshAsOf = Date.now() - Math.max(0, this.transitMs);
+    this.ctx.store.advanceTo(this.primaryLsn);
+    this.scheduleAck();
+  }
+
+  private scheduleAck(): void {
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    queueMicrotask(() => {
+      this.ackScheduled = false;
+      const socket = this.socket;
+      const primaryId = this.ctx.primaryId();
+      if (!socket || !primaryId || !this.connected) return;
+      this.ctx.link.send(socket, primaryId, JSON.stringify({ type: 'ack', lsn: this.ctx.store.durableLsn >= this.ctx.store.appliedLsn ? this.ctx.store.appliedLsn : this.ctx.store.durableLsn }));
+    });
+  }
+}
