@@ -52,7 +52,23 @@ export const limits = {
   pauseMsMax: 60_000,
   latencyMsMax: 60_000,
   statusPollMs: 250,
+  // A status poll waits this long at most, so GET /cluster stays about two poll periods fresh even
+  // while a node hangs (paused, overloaded).
+  statusPollTimeoutMs: 500,
   peerRequestTimeoutMs: 1000,
+  // Live subscribers of GET /events, and what one may leave unread before it is disconnected.
+  eventSubscribersMax: 64,
+  eventSubscriberBufferedBytesMax: 4 * MiB,
+
+  // Link layer (fault injection, shared/link.ts)
+  // An answer held back by a drop or loss rule waits at most this long for the requester to give
+  // up; then its connection is destroyed.
+  linkHoldMsMax: 30_000,
+  // A WebSocket that lost a message is stalled (TCP delivers in order: nothing after a lost
+  // segment arrives). After this long the link resets it, as TCP's user timeout would.
+  linkStallMsMax: 3000,
+  // Bytes one WebSocket may have waiting in the link's latency queue; beyond, the link resets it.
+  linkQueueBytesMax: 64 * MiB,
 } as const;
 
 export type Limits = typeof limits;

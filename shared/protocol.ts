@@ -7,10 +7,19 @@ import type { CopyMode, NodeRole } from './topology.ts';
 export const HEADER_NODE_ID = 'x-mirrorlab-node';
 export const HEADER_EPOCH = 'x-mirrorlab-epoch';
 
+// Marks control-plane traffic: control delivering fault rules, pausing or crashing a node,
+// collecting events. The link layer never applies fault rules to it, in either direction.
+export const HEADER_PLANE = 'x-mirrorlab-plane';
+
 export function authHeaders(secret: string, nodeId: string, epoch?: number): Record<string, string> {
   const headers: Record<string, string> = { authorization: `Bearer ${secret}`, [HEADER_NODE_ID]: nodeId };
   if (epoch !== undefined) headers[HEADER_EPOCH] = String(epoch);
   return headers;
+}
+
+// The headers of a control-plane request (see HEADER_PLANE): authenticated, and exempt from faults.
+export function controlPlaneHeaders(secret: string, nodeId: string): Record<string, string> {
+  return { ...authHeaders(secret, nodeId), [HEADER_PLANE]: 'control' };
 }
 
 // ---- Replication stream (WebSocket, replica connects to the primary at /internal/replicate) ----
@@ -39,6 +48,8 @@ export interface HelloOkMessage {
   type: 'hello_ok';
   primaryId: string;
   epoch: number;
+  // Each epoch and the LSN where it began (the primary's timeline history).
+  epochHistory: Array<{ epoch: number; startLsn: number; primaryId: string }>;
   // partial: entries follow from fromLsn+1; full: a snapshot at snapshotLsn follows, then entries.
   resync: 'partial' | 'full';
   fromLsn: number;
@@ -64,6 +75,8 @@ export interface ErrorMessage {
   message: string;
   primaryId?: string;
   epoch?: number;
+  // With error "diverged": the last LSN the replica shares with the primary.
+  lsn?: number;
 }
 export type PrimaryMessage = HelloOkMessage | SnapshotChunkMessage | HeartbeatMessage | ErrorMessage;
 
@@ -76,6 +89,8 @@ export type PrimaryMessage = HelloOkMessage | SnapshotChunkMessage | HeartbeatMe
 // POST /internal/mirror/heartbeat  {"epoch","lsn","ts"}
 export const HEADER_FROM_LSN = 'x-mirrorlab-from-lsn';
 export const HEADER_COMMIT_LSN = 'x-mirrorlab-commit-lsn';
+// On the position request: the primary's epoch history as JSON, for the mirror to adopt.
+export const HEADER_EPOCH_HISTORY = 'x-mirrorlab-epoch-history';
 
 export interface MirrorPosition {
   type: 'position_ok';

@@ -8,7 +8,7 @@ let cluster: TestCluster;
 let primary: string;
 
 beforeAll(async () => {
-  cluster = await startCluster({ services: ['primary', 'mirror'] });
+  cluster = await startCluster({ services: ['control', 'primary', 'mirror'] });
   primary = cluster.url('primary');
 });
 

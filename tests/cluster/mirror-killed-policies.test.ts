@@ -37,7 +37,7 @@ function load(base: string, count: number, concurrency: number) {
 
 describe('mirror killed under load', () => {
   it('strict: sync writes fail with 503 mirror_unavailable; nothing is acknowledged without the mirror', async () => {
-    const c = (cluster = await startCluster({ services: ['primary', 'mirror'], env: { MIRROR_POLICY: 'strict', SYNC_TIMEOUT_MS: '600' } }));
+    const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror'], env: { MIRROR_POLICY: 'strict', SYNC_TIMEOUT_MS: '600' } }));
     await synchronized(c);
     const writers = load(c.url('primary'), 400, 4);
     await waitFor(() => writers.results.length >= 40, { what: '40 writes before the kill' });
@@ -53,7 +53,7 @@ describe('mirror killed under load', () => {
   });
 
   it('degrade: the primary goes on alone, and the restarted mirror returns to synchronized with an equal digest', async () => {
-    const c = (cluster = await startCluster({ services: ['primary', 'mirror'], env: { SYNC_TIMEOUT_MS: '600' } }));
+    const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror'], env: { SYNC_TIMEOUT_MS: '600' } }));
     await synchronized(c);
     const writers = load(c.url('primary'), 300, 4);
     await waitFor(() => writers.results.length >= 40, { what: '40 writes before the kill' });

@@ -12,7 +12,7 @@ afterAll(async () => {
 
 describe('durability across kill -9 of the primary', () => {
   it('keeps every acknowledged write', async () => {
-    const c = (cluster = await startCluster({ services: ['primary'] }));
+    const c = (cluster = await startCluster({ services: ['control', 'primary'] }));
     const primary = c.url('primary');
     const acked = new Map<string, number>();
     let stop = false;

@@ -30,7 +30,7 @@ async function caughtUp(c: TestCluster, id: string, lsn: number) {
 
 describe('replica resync', () => {
   it('a replica killed with SIGKILL resumes by partial resync and has every entry', async () => {
-    const c = (cluster = await startCluster({ services: ['primary', 'mirror', 'replica-1'] }));
+    const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror', 'replica-1'] }));
     const primary = c.url('primary');
     await caughtUp(c, 'replica-1', await writeMany(primary, 'before/', 50));
     await c.kill('replica-1');
@@ -47,7 +47,7 @@ describe('replica resync', () => {
   });
 
   it('a replica whose data was wiped gets a full resync', async () => {
-    const c = (cluster = await startCluster({ services: ['primary', 'mirror', 'replica-2'] }));
+    const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror', 'replica-2'] }));
     const primary = c.url('primary');
     await caughtUp(c, 'replica-2', await writeMany(primary, 'k/', 80));
     await c.stop('replica-2');
@@ -64,7 +64,7 @@ describe('replica resync', () => {
 describe('replica copy modes', () => {
   it('a sync replica is waited for; an async replica is not', async () => {
     const c = (cluster = await startCluster({
-      services: ['primary', 'mirror', 'replica-1', 'replica-2'],
+      services: ['control', 'primary', 'mirror', 'replica-1', 'replica-2'],
       serviceEnv: { 'replica-1': { REPLICA_MODE: 'sync' } },
       env: { SYNC_TIMEOUT_MS: '1500' },
     }));

@@ -7,10 +7,10 @@
 // Set MIRRORLAB_ECHO_LOGS=1 to see every service's output live while a test runs.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ClusterProcesses } from '../../scripts/lib/cluster-processes.ts';
+import { freePorts } from '../../scripts/lib/free-ports.ts';
 import { formatLogLine } from '../../scripts/lib/log-line.ts';
 import type { RestartPolicy } from '../../scripts/lib/restart-policy.ts';
 import { defaultTopology, planCluster, type ClusterPlan, type ServiceSpec } from '../../shared/topology.ts';
@@ -127,20 +127,6 @@ async function waitHealthy(processes: ClusterProcesses, plan: ClusterPlan, id: s
     const tail = processes.logs(id).slice(-20).join('\n  ');
     throw new Error(`${id} exited before answering GET /health; its last lines:\n  ${tail}`);
   }
-}
-
-// Asks the OS for n distinct free ports: all are held open together, so none repeats, then freed.
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 function renderLogs(processes: ClusterProcesses, ids: readonly string[]): string {

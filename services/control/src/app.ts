@@ -1,31 +1,85 @@
 // Builds the control service's HTTP app without listening, so tests can `inject` into it and
 // main.ts alone owns the port. The cluster view's poll loop lives and dies with the app.
+//
+// What the app creates and hands to the modules that need it:
+//   link    control's end of the link layer (shared/link.ts): the fault rules act on control's
+//           answers to the nodes (the witness channel); control-plane requests bypass them
+//   events  the event hub: `events.emit(type, fields)` publishes to GET /events and the history
+//   view    the cluster view (status polls), and `faults` the rule table
 
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandling, refuseOtherMethods, serverOptions } from '../../../shared/http-server.ts';
 import { limits } from '../../../shared/limits.ts';
+import { Link } from '../../../shared/link.ts';
+import { CONTROL_ID } from '../../../shared/topology.ts';
 import { ClusterView } from './cluster-view.ts';
 import type { ControlConfig } from './config.ts';
 import { registerCopyRoutes } from './copies.ts';
+import { ClusterWatch } from './events/cluster-watch.ts';
+import { EventHub } from './events/event-hub.ts';
+import { registerEventRoutes } from './events/event-routes.ts';
+import { registerFaultRoutes } from './faults/fault-routes.ts';
+import { FaultSync } from './faults/fault-sync.ts';
+import { FaultTable } from './faults/fault-table.ts';
+import { createControlMetrics, registerMetricsRoute } from './metrics.ts';
+import { Witness } from './witness/witness.ts';
+import { registerWitnessRoutes } from './witness/witness-routes.ts';
 
 export function buildControlApp(config: ControlConfig, logger: Logger): FastifyInstance {
   // Control's request bodies are small (fault rules, modes); the shared body bound is ample.
   const app = Fastify(serverOptions(logger, limits.bodyBytesMax));
   installErrorHandling(app);
+  // Nodes address control as `control` (CONTROL_ID); so do the fault rules.
+  const link = new Link(CONTROL_ID);
+  link.installHooks(app);
+
+  const metrics = createControlMetrics(config.nodeId);
+  const events = new EventHub({
+    historyMax: limits.eventHistoryMax,
+    subscribersMax: limits.eventSubscribersMax,
+    onEvent: (event) => metrics.eventsTotal.inc({ type: event.type }),
+  });
 
   const view = new ClusterView({
     peers: config.peers,
     pollMs: limits.statusPollMs,
-    requestTimeoutMs: limits.peerRequestTimeoutMs,
+    requestTimeoutMs: limits.statusPollTimeoutMs,
     logger: logger.child({ component: 'cluster-view' }),
   });
-  // Poll from the moment the app is ready, not from the first request, so /cluster is warm.
+
+  const faults = new FaultTable({ dataDir: config.dataDir, rulesMax: limits.faultRulesMax, logger: logger.child({ component: 'faults' }) });
+  const sync = new FaultSync({
+    peers: config.peers,
+    selfId: CONTROL_ID,
+    secret: config.clusterSecret,
+    link,
+    timeoutMs: limits.peerRequestTimeoutMs,
+    logger: logger.child({ component: 'faults' }),
+    rules: () => faults.list(),
+    hash: () => faults.hash,
+    onResent: (nodeId, theirHash) => events.emit('faults-resent', { nodeId, theirHash, hash: faults.hash, rules: faults.list().length }),
+  });
+  faults.onChange((rules) => {
+    link.setRules(rules);
+    metrics.faultsActive.set(rules.length);
+  });
+  const watch = new ClusterWatch({ peers: config.peers, selfId: CONTROL_ID, secret: config.clusterSecret, link, hub: events, logger: logger.child({ component: 'events' }) });
+  view.onRound((snapshot) => {
+    watch.onRound(snapshot);
+    sync.reconcile(snapshot);
+  });
+
+  // Poll from the moment the app is ready, not from the first request, so /cluster is warm; the
+  // persisted fault rules are back in force before the first round.
   app.addHook('onReady', async () => {
+    await faults.load();
     void view.start();
   });
   app.addHook('onClose', async () => {
     await view.close();
+    await link.close();
   });
 
   app.get('/health', async () => ({ status: 'ok', id: config.nodeId }));
@@ -34,10 +88,33 @@ export function buildControlApp(config: ControlConfig, logger: Logger): FastifyI
   app.get('/cluster', async () => {
     // Right after boot the first round may still be running; it is bounded by the request timeout.
     await view.ready();
-    return view.snapshot();
+    return { ...view.snapshot(), faults: faults.list() };
   });
   refuseOtherMethods(app, '/cluster', ['GET', 'HEAD']);
   registerCopyRoutes(app, config);
+  registerFaultRoutes(app, { config, table: faults, sync, link, emit: events.emit });
+
+  // GET /events is a WebSocket route: its plugin must be loaded before the route is declared.
+  void app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  void app.register(async (scope) => registerEventRoutes(scope, events));
+
+  registerMetricsRoute(app, metrics, () => {
+    const nodes = Object.values(view.snapshot().nodes);
+    metrics.nodesReachable.set(nodes.filter((n) => 'role' in n).length);
+    for (const node of nodes) metrics.nodeReachable.set({ peer: node.id }, 'role' in node ? 1 : 0);
+    metrics.eventSubscribers.set(events.subscriberCount);
+  });
+
+  // The witness: failover decisions, persisted in DATA_DIR so a control restart keeps them.
+  const witnessLogger = logger.child({ component: 'witness' });
+  const witness = new Witness(config, witnessLogger, (type, fields) => {
+    witnessLogger.info({ event: type, ...fields }, type);
+    events.emit(type, fields);
+  });
+  app.addHook('onReady', async () => {
+    await witness.load();
+  });
+  registerWitnessRoutes(app, witness, config.clusterSecret);
 
   return app;
 }

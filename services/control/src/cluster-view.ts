@@ -46,6 +46,7 @@ export class ClusterView {
   private updatedAtMs = Date.now();
   private loop: Promise<void> | null = null;
   private firstRound: Promise<void> | null = null;
+  private readonly roundListeners: Array<(snapshot: ClusterSnapshot) => void> = [];
 
   constructor(private readonly options: ClusterViewOptions) {
     for (const peer of options.peers) this.last.set(peer.id, { ok: false, error: 'not polled yet' });
@@ -71,6 +72,12 @@ export class ClusterView {
   // Waits for the first round when called early; afterwards resolves at once.
   async ready(): Promise<void> {
     await this.firstRound;
+  }
+
+  // Called after every poll round with the fresh snapshot (events, fault re-delivery, metrics).
+  // Listeners must not block: the next round waits for them.
+  onRound(listener: (snapshot: ClusterSnapshot) => void): void {
+    this.roundListeners.push(listener);
   }
 
   snapshot(): ClusterSnapshot {
@@ -111,6 +118,15 @@ export class ClusterView {
       this.last.set(peer.id, result);
     }
     this.updatedAtMs = Date.now();
+    if (this.roundListeners.length === 0) return;
+    const snapshot = this.snapshot();
+    for (const listener of this.roundListeners) {
+      try {
+        listener(snapshot);
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'a cluster view listener failed');
+      }
+    }
   }
 
   private async poll(peer: Peer): Promise<PollResult> {

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { ApiError, refuseOtherMethods } from '../../../shared/http-server.ts';
 import { limits } from '../../../shared/limits.ts';
-import { authHeaders } from '../../../shared/protocol.ts';
+import { controlPlaneHeaders } from '../../../shared/protocol.ts';
 import type { ControlConfig } from './config.ts';
 
 interface PeerAnswer {
@@ -16,7 +16,9 @@ interface PeerAnswer {
 async function call(url: string, config: ControlConfig, init: { method?: 'GET' | 'PUT'; body?: unknown } = {}): Promise<PeerAnswer> {
   const response = await request(url, {
     method: init.method ?? 'GET',
-    headers: { ...authHeaders(config.clusterSecret, config.nodeId), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    // Control-plane traffic: switching modes and verifying digests are levers, not peer traffic,
+    // so no fault rule may block them.
+    headers: { ...controlPlaneHeaders(config.clusterSecret, config.nodeId), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
     headersTimeout: limits.peerRequestTimeoutMs * 3,
     bodyTimeout: limits.peerRequestTimeoutMs * 3,

@@ -7,6 +7,11 @@ import { ApiError } from '../../../shared/http-server.ts';
 
 export const controlErrorCodes = {
   unknownNode: 'unknown_node',
+  badFault: 'bad_fault',
+  faultNotFound: 'fault_not_found',
+  tooManyFaults: 'too_many_faults',
+  badPause: 'bad_pause',
+  nodeUnreachable: 'node_unreachable',
 } as const;
 
 // A request named a node control does not know; the answer lists the valid ids so the caller can
@@ -19,4 +24,28 @@ export function unknownNodeError(id: string, validIds: readonly string[]): ApiEr
     true,
     { valid: validIds },
   );
+}
+
+// A fault request control cannot turn into a rule: every problem, and the values that are valid.
+export function badFaultError(problems: readonly string[], valid: Record<string, unknown>): ApiError {
+  return new ApiError(controlErrorCodes.badFault, 400, problems.join('; '), true, { valid });
+}
+
+// DELETE /faults/:id with an id that is not (or no longer) in the table.
+export function faultNotFoundError(id: string, validIds: readonly string[]): ApiError {
+  const known = validIds.length > 0 ? `active rules: ${validIds.join(', ')}` : 'no rule is active';
+  return new ApiError(controlErrorCodes.faultNotFound, 404, `no fault rule ${JSON.stringify(id)}; ${known}`, true, { valid: validIds });
+}
+
+export function tooManyFaultsError(max: number): ApiError {
+  return new ApiError(controlErrorCodes.tooManyFaults, 409, `${max} fault rules are active, the most control keeps; delete some (DELETE /faults/:id) or heal all (DELETE /faults)`);
+}
+
+export function badPauseError(problems: readonly string[], msMax: number): ApiError {
+  return new ApiError(controlErrorCodes.badPause, 400, problems.join('; '), true, { valid: { ms: { min: 1, max: msMax } } });
+}
+
+// A pause or crash could not be delivered. Indefinite: a request that timed out may have arrived.
+export function nodeUnreachableError(id: string, reason: string): ApiError {
+  return new ApiError(controlErrorCodes.nodeUnreachable, 503, `${id} did not take the command: ${reason}; it may be down or already paused`, false);
 }

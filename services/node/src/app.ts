@@ -6,6 +6,7 @@ import { installErrorHandling, serverOptions } from '../../../shared/http-server
 import { limits } from '../../../shared/limits.ts';
 import type { DataNode } from './data-node.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
+import { registerFaultRoutes } from './http/fault-routes.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
 
 export async function buildNodeApp(node: DataNode): Promise<FastifyInstance> {
@@ -15,7 +16,10 @@ export async function buildNodeApp(node: DataNode): Promise<FastifyInstance> {
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: limits.bodyBytesMax }, (_request, body, done) => done(null, body));
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
+  // Fault rules act on this node's answers to peers (and WebSocket handshakes): before any route.
+  node.link.installHooks(app);
   registerInternalRoutes(app, node);
+  registerFaultRoutes(app, node);
   registerClientRoutes(app, node);
   return app;
 }

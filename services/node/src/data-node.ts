@@ -1,10 +1,12 @@
 // One data node. It runs the same code in every role; the role is state that changes only through
-// the guarded verbs becomePrimary, becomeMirror and becomeReplica. Each role's machinery is built
-// on entry and torn down on exit.
+// the guarded verbs becomePrimary, becomeMirror and becomeReplica, run one at a time. Each role's
+// machinery is built on entry and torn down on exit. The witness's view (epoch, primary, mirror
+// slot), heard on every heartbeat, is what moves a node between roles after the first start.
 
 import type { Logger } from 'pino';
 import { limits } from '../../../shared/limits.ts';
 import { Link } from '../../../shared/link.ts';
+import { authHeaders } from '../../../shared/protocol.ts';
 import { Signal } from '../../../shared/signal.ts';
 import type { CopyMode, NodeRole } from '../../../shared/topology.ts';
 import type { NodeConfig } from './config.ts';
@@ -15,8 +17,11 @@ import { MirrorReceiver } from './mirroring/receiver.ts';
 import { NodeEvents } from './node-events.ts';
 import { StreamReceiver } from './replication/stream-receiver.ts';
 import { addEpochStart, type EpochStart } from './roles/epoch-history.ts';
+import { FailoverMonitor } from './roles/failover-monitor.ts';
 import { type PersistedNodeState, readNodeState, writeNodeState } from './roles/node-state-file.ts';
 import { PrimaryRole } from './roles/primary.ts';
+import { WitnessClient, type WitnessView } from './roles/witness-client.ts';
+import { writeRollbackFile } from './storage/rollback-file.ts';
 import { Store } from './storage/store.ts';
 
 export class DataNode {
@@ -26,8 +31,12 @@ export class DataNode {
   readonly link: Link;
   readonly events: NodeEvents;
   readonly metrics;
+  readonly witness: WitnessClient;
+  private readonly failoverMonitor: FailoverMonitor;
   private readonly applied = new Signal();
   private readWaiters = 0;
+  private transitions: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   private constructor(
     readonly config: NodeConfig,
@@ -43,6 +52,17 @@ export class DataNode {
       this.applied.notify();
       this.primary?.released();
     });
+    this.witness = new WitnessClient({
+      selfId: config.nodeId,
+      controlUrl: config.controlUrl,
+      secret: config.clusterSecret,
+      heartbeatMs: config.heartbeatMs,
+      link: this.link,
+      logger: logger.child({ component: 'witness-client' }),
+      describe: () => ({ role: this.role, epoch: this.epoch, lsn: this.store.lastLsn, mirrorId: this.primary?.mirrorId ?? this.persisted.mirrorId }),
+      onView: (view, sentAt) => this.onWitnessView(view, sentAt),
+    });
+    this.failoverMonitor = new FailoverMonitor(this);
   }
 
   static async open(config: NodeConfig, logger: Logger, logContext: LogContext): Promise<DataNode> {
@@ -52,6 +72,7 @@ export class DataNode {
       epoch: 0,
       role: config.role,
       primaryId: config.primaryId,
+      mirrorId: config.mirrorId,
       modes: {},
       epochHistory: [],
     };
@@ -77,46 +98,74 @@ export class DataNode {
   // Enters the role the node had when it stopped (or its configured role on a first start).
   async start(): Promise<void> {
     const { role, epoch, primaryId } = this.persisted;
-    if (role === 'primary') await this.becomePrimary(Math.max(epoch, 1), 'started as primary');
-    else if (role === 'mirror') await this.becomeMirror(primaryId ?? this.config.primaryId, epoch, 'started as mirror');
-    else await this.becomeReplica(primaryId ?? this.config.primaryId, epoch, 'started as replica');
+    await this.serial(async () => {
+      if (role === 'primary') await this.becomePrimary(Math.max(epoch, 1), 'started as primary', this.persisted.mirrorId);
+      else if (role === 'mirror') await this.becomeMirror(primaryId ?? this.config.primaryId, epoch, 'started as mirror');
+      else await this.becomeReplica(primaryId ?? this.config.primaryId, epoch, 'started as replica');
+    });
+    this.witness.start();
+    this.failoverMonitor.start();
   }
 
-  async becomePrimary(epoch: number, reason: string): Promise<void> {
+  // Role changes run one at a time, in order.
+  serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.transitions.then(work, work);
+    this.transitions = next.catch((error) => this.logger.error({ err: error }, 'role transition failed'));
+    return next;
+  }
+
+  // ---- guarded verbs: call them inside serial() ----
+
+  async becomePrimary(epoch: number, reason: string, slot?: string | null): Promise<void> {
     if (epoch < this.epoch) throw new Error(`cannot become primary at epoch ${epoch}: this node knows epoch ${this.epoch}`);
+    if (this.role === 'primary' && this.primary && epoch === this.epoch) return;
     const history = this.epochHistory.some((p) => p.epoch === epoch)
       ? [...this.epochHistory]
       : addEpochStart(this.epochHistory, { epoch, startLsn: this.store.lastLsn + 1, primaryId: this.config.nodeId });
+    // Restarting as primary keeps the mirror slot it knew; a new epoch starts with the slot the
+    // witness gives (empty after an automatic failover).
+    const mirrorId = slot !== undefined ? slot : epoch === this.epoch ? this.persisted.mirrorId : null;
     this.leaveRole();
-    await this.persist({ role: 'primary', epoch, primaryId: this.config.nodeId, epochHistory: history });
-    this.primary = new PrimaryRole({
-      config: this.config,
-      store: this.store,
-      link: this.link,
-      logger: this.logger.child({ component: 'primary' }),
-      epoch: () => this.epoch,
-      epochHistory: () => this.epochHistory,
-      modes: () => this.persisted.modes,
-      saveModes: (modes) => this.persist({ modes }),
-      onNewerEpoch: (newer, from) => this.logger.warn({ epoch: newer, from }, 'a peer knows a newer epoch; this primary is stale'),
-      onMirrorState: (from, to, why) => this.events.emit('mirror-state', { mirror: this.config.mirrorId, from, to, reason: why }),
-      onWrite: (level, seconds) => {
-        this.metrics.writeSeconds.observe({ ack: level }, seconds);
-        this.metrics.writesTotal.inc({ ack: level });
+    await this.persist({ role: 'primary', epoch, primaryId: this.config.nodeId, mirrorId, epochHistory: history });
+    this.primary = new PrimaryRole(
+      {
+        config: this.config,
+        store: this.store,
+        link: this.link,
+        logger: this.logger.child({ component: 'primary' }),
+        epoch: () => this.epoch,
+        epochHistory: () => this.epochHistory,
+        modes: () => this.persisted.modes,
+        saveModes: (modes) => this.persist({ modes }),
+        onNewerEpoch: (newer, from) => this.onNewerEpoch(newer, from),
+        reportToWitness: (synchronized) => this.witness.reportMirrorState(this.epoch, synchronized),
+        rollbackMirror: (id, fork) => this.rollbackMirror(id, fork),
+        onMirrorState: (from, to, why) => {
+          this.events.emit('mirror-state', { mirror: this.primary?.mirrorId, from, to, reason: why });
+          if (to === 'synchronized') this.events.emit('resync-finished', { copy: this.primary?.mirrorId, lsn: this.store.lastLsn });
+        },
+        onWrite: (level, seconds) => {
+          this.metrics.writeSeconds.observe({ ack: level }, seconds);
+          this.metrics.writesTotal.inc({ ack: level });
+        },
       },
-    });
+      mirrorId,
+    );
     this.primary.start();
     this.transitioned('primary', reason);
+    this.witness.poke();
   }
 
   async becomeMirror(primaryId: string, epoch: number, reason: string): Promise<void> {
+    this.assertNotBackwards(epoch);
     this.leaveRole();
-    await this.persist({ role: 'mirror', epoch, primaryId });
+    await this.persist({ role: 'mirror', epoch, primaryId, mirrorId: this.config.nodeId });
     this.mirror = new MirrorReceiver({ selfId: this.config.nodeId, store: this.store, logger: this.logger.child({ component: 'mirror' }) });
     this.transitioned('mirror', reason);
   }
 
   async becomeReplica(primaryId: string, epoch: number, reason: string): Promise<void> {
+    this.assertNotBackwards(epoch);
     this.leaveRole();
     await this.persist({ role: 'replica', epoch, primaryId });
     this.replica = new StreamReceiver({
@@ -132,22 +181,38 @@ export class DataNode {
       epoch: () => this.epoch,
       primaryId: () => this.primaryId,
       primaryUrl: (id) => this.config.peers[id],
-      onPrimaryInfo: (id, newEpoch) => void this.follow(id, newEpoch),
-      onNotPrimary: (id, newEpoch) => {
-        if (id) void this.follow(id, newEpoch ?? this.epoch);
-      },
+      onPrimaryInfo: (id: string, newEpoch: number, history: readonly EpochStart[]) => void this.serial(() => this.follow(id, newEpoch, history)),
+      onNotPrimary: () => this.witness.poke(),
+      onResync: (kind: string, lsn: number) => this.events.emit(kind === 'finished' ? 'resync-finished' : 'resync-started', { copy: this.config.nodeId, lsn }),
+      onDiverged: (fork: number) => this.rollback(fork, 'the primary never had these entries'),
     });
     this.replica.start();
     this.transitioned('replica', reason);
   }
 
   // A follower learns who the primary is and at which epoch; epochs never go back.
-  async follow(primaryId: string, epoch: number): Promise<void> {
-    if (epoch < this.epoch || (epoch === this.epoch && primaryId === this.persisted.primaryId)) return;
+  async follow(primaryId: string, epoch: number, history?: readonly EpochStart[]): Promise<void> {
+    let historyChanged = false;
+    if (history && history.length > 0 && Math.max(...history.map((h) => h.epoch)) >= this.epoch) {
+      historyChanged = JSON.stringify(history) !== JSON.stringify(this.persisted.epochHistory);
+      if (historyChanged) this.persisted = { ...this.persisted, epochHistory: [...history] };
+    }
+    if (epoch < this.epoch || (epoch === this.epoch && primaryId === this.persisted.primaryId)) {
+      if (historyChanged) await this.persist({});
+      return;
+    }
     this.logger.info({ primary: primaryId, epoch }, `following ${primaryId} at epoch ${epoch}`);
-    const history = addEpochStart(this.epochHistory, { epoch, startLsn: this.store.lastLsn + 1, primaryId });
-    await this.persist({ epoch, primaryId, epochHistory: history });
+    const known = this.epochHistory.some((p) => p.epoch === epoch);
+    const epochHistory = known ? [...this.epochHistory] : addEpochStart(this.epochHistory, { epoch, startLsn: this.store.lastLsn + 1, primaryId });
+    const changedPrimary = primaryId !== this.persisted.primaryId;
+    await this.persist({ epoch, primaryId, epochHistory });
+    this.transitioned(this.role, `following ${primaryId}`, false);
     this.events.emit('epoch-change', { epoch, primary: primaryId });
+    if (changedPrimary) this.replica?.reconnect();
+  }
+
+  private assertNotBackwards(epoch: number): void {
+    if (epoch < this.epoch) throw new Error(`refusing a role change to epoch ${epoch}: this node knows epoch ${this.epoch}`);
   }
 
   private leaveRole(): void {
@@ -158,11 +223,12 @@ export class DataNode {
     this.replica = null;
   }
 
-  private transitioned(role: NodeRole, reason: string): void {
+  private transitioned(role: NodeRole, reason: string, changed = true): void {
     this.logContext.role = role;
     this.logContext.epoch = this.epoch;
     this.metrics.epoch.set(this.epoch);
     for (const r of ['primary', 'mirror', 'replica']) this.metrics.role.set({ role: r }, r === role ? 1 : 0);
+    if (!changed) return;
     this.logger.info({ reason, lsn: this.store.lastLsn }, `became ${role} at epoch ${this.epoch} (lsn ${this.store.lastLsn})`);
     this.events.emit('role-change', { role, epoch: this.epoch, lsn: this.store.lastLsn, reason });
   }
@@ -172,6 +238,98 @@ export class DataNode {
     this.logContext.epoch = this.persisted.epoch;
     await writeNodeState(this.config.dataDir, this.persisted);
   }
+
+  // ---- the witness's view moves roles ----
+
+  onWitnessView(view: WitnessView, sentAt: number): void {
+    if (this.closed || !view.primaryId || view.epoch < this.epoch) return;
+    const me = this.config.nodeId;
+    if (this.primary && view.primaryId === me && view.epoch === this.epoch) {
+      this.primary.renewLease(sentAt);
+      if (view.mirrorId !== this.primary.mirrorId) {
+        this.primary.setMirror(view.mirrorId);
+        void this.persist({ mirrorId: view.mirrorId });
+      }
+      return;
+    }
+    if (this.viewAgrees(view)) return;
+    if (this.primary && view.primaryId !== me) this.primary.fence(view.epoch);
+    void this.serial(() => this.applyView(view));
+  }
+
+  private viewAgrees(view: WitnessView): boolean {
+    const me = this.config.nodeId;
+    if (view.epoch !== this.epoch || view.primaryId !== this.primaryId) return false;
+    if (this.role === 'mirror') return view.mirrorId === me;
+    if (this.role === 'replica') return view.mirrorId !== me;
+    return view.primaryId === me;
+  }
+
+  // Moves this node to the role the view gives it. Runs inside serial().
+  async applyView(view: WitnessView): Promise<void> {
+    if (!view.primaryId || view.epoch < this.epoch || this.viewAgrees(view)) return;
+    const me = this.config.nodeId;
+    if (view.primaryId === me) {
+      if (this.role !== 'primary' || view.epoch > this.epoch) await this.becomePrimary(view.epoch, `the witness named ${me} primary at epoch ${view.epoch}`, view.mirrorId);
+      return;
+    }
+    if (this.role === 'primary') {
+      const why = `stepped down: ${view.primaryId} is primary at epoch ${view.epoch}`;
+      if (view.mirrorId === me) await this.becomeMirror(view.primaryId, view.epoch, why);
+      else await this.becomeReplica(view.primaryId, view.epoch, why);
+      return;
+    }
+    if (view.mirrorId === me && this.role !== 'mirror') {
+      await this.becomeMirror(view.primaryId, view.epoch, `the witness gave ${me} the mirror slot`);
+    } else if (view.mirrorId !== me && this.role === 'mirror') {
+      await this.becomeReplica(view.primaryId, view.epoch, `the mirror slot went to ${view.mirrorId ?? 'nobody'}`);
+    } else {
+      await this.follow(view.primaryId, view.epoch);
+    }
+  }
+
+  // A peer showed a newer epoch: stop acknowledging at once, then learn the view from the witness.
+  onNewerEpoch(epoch: number, from: string): void {
+    this.logger.warn({ epoch, from }, `${from} knows epoch ${epoch}, newer than ${this.epoch}`);
+    this.primary?.fence(epoch);
+    this.witness.poke();
+  }
+
+  // ---- rollback ----
+
+  // Cuts every entry after `toLsn` into a rollback file and reports it. Resolves with the new last
+  // LSN, or null when the cut reaches below the snapshot (a full resync is needed instead).
+  async rollback(toLsn: number, reason: string): Promise<number | null> {
+    if (toLsn >= this.store.lastLsn) return this.store.lastLsn;
+    let removed;
+    try {
+      removed = await this.store.truncateAfter(toLsn);
+    } catch (error) {
+      this.logger.warn({ err: error, toLsn }, 'cannot roll back that far; a full resync follows');
+      return null;
+    }
+    const record = await writeRollbackFile(this.config.dataDir, this.epoch, removed);
+    this.logger.warn({ ...record, toLsn, reason }, `rolled back ${record.count} entries (LSN ${record.firstLsn}-${record.lastLsn}) into ${record.file}`);
+    this.events.emit('rollback', { ...record, toLsn, reason, epoch: this.epoch });
+    return this.store.lastLsn;
+  }
+
+  private async rollbackMirror(mirrorId: string, fork: number): Promise<number | null> {
+    const url = this.config.peers[mirrorId];
+    if (!url) return null;
+    const response = await this.link
+      .request(mirrorId, `${url}/internal/mirror/rollback`, {
+        method: 'POST',
+        headers: { ...authHeaders(this.config.clusterSecret, this.config.nodeId, this.epoch), 'content-type': 'application/json' },
+        body: JSON.stringify({ toLsn: fork }),
+        timeoutMs: Math.max(this.config.syncTimeoutMs, 10_000),
+      })
+      .catch(() => null);
+    if (response?.statusCode !== 200) return null;
+    return (JSON.parse(response.body.toString('utf8')) as { lsn: number }).lsn;
+  }
+
+  // ---- reads ----
 
   // Waits, to a deadline, for the applied LSN to reach `minLsn` (read-your-writes).
   async waitApplied(minLsn: number, waitMs: number): Promise<boolean> {
@@ -208,6 +366,9 @@ export class DataNode {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.failoverMonitor.stop();
+    this.witness.stop();
     this.leaveRole();
     await this.store.close();
     await this.link.close();

@@ -36,6 +36,8 @@ export const errors = {
     new ApiError('ack_timeout', 504, `LSN ${lsn} was not confirmed by ${pending.join(', ')} in time; the write is durable on ${ackedBy.join(', ')} and may or may not survive`, false, { lsn, ackedBy, pending }),
   noQuorum: () =>
     new ApiError('no_quorum', 503, 'this primary hears neither its mirror nor the witness, so it refuses writes to avoid split brain; the write did not happen'),
+  noQuorumAfterAppend: (lsn: number) =>
+    new ApiError('no_quorum', 503, `this primary lost its quorum (neither mirror nor witness answered) while LSN ${lsn} waited; it may or may not survive a failover`, false, { lsn }),
   staleEpoch: (theirs: number, mine: number) =>
     new ApiError('stale_epoch', 409, `epoch ${theirs} is older than this node's epoch ${mine}; the sender must step down`, true, { epoch: mine }),
   unavailable: (message: string) => new ApiError('unavailable', 503, message),

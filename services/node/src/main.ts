@@ -20,8 +20,10 @@ async function main(): Promise<void> {
   const logger = createNodeLogger(config.nodeId, config.logLevel, context);
   const node = await DataNode.open(config, logger, context);
   const app = await buildNodeApp(node);
-  await app.listen({ host: config.host, port: config.port });
+  // Take the role before listening: a request must never find a node without one (it would
+  // redirect to itself). Peers that call before we listen simply retry.
   await node.start();
+  await app.listen({ host: config.host, port: config.port });
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

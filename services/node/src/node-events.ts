@@ -1,6 +1,7 @@
 // Events this node has to tell (role changes, mirror state changes, resyncs...), kept in a bounded
 // ring with a sequence number so control can collect them without missing or repeating any.
 
+import { randomUUID } from 'node:crypto';
 import { limits } from '../../../shared/limits.ts';
 
 export interface NodeEvent {
@@ -12,6 +13,9 @@ export interface NodeEvent {
 }
 
 export class NodeEvents {
+  // Sequence numbers start over when the process does; a collector that sees another bootId
+  // knows its cursor is meaningless and reads from the start.
+  readonly bootId = randomUUID();
   private readonly ring: NodeEvent[] = [];
   private seq = 0;
   private readonly listeners: Array<(event: NodeEvent) => void> = [];
@@ -24,6 +28,11 @@ export class NodeEvents {
     if (this.ring.length > limits.eventHistoryMax) this.ring.splice(0, this.ring.length - limits.eventHistoryMax);
     for (const listener of this.listeners) listener(event);
     return event;
+  }
+
+  // The sequence number of the newest event (0 before the first).
+  get lastSeq(): number {
+    return this.seq;
   }
 
   // Events with a sequence number above `seq`, oldest first.

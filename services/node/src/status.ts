@@ -22,13 +22,16 @@ export function nodeStatus(node: DataNode) {
     connected: node.replica ? node.replica.connected : node.mirror ? Date.now() - node.mirror.lastPrimaryContactAt < config.failoverTimeoutMs : true,
     mirror: mirrorStatus(node),
     replicas: replicaStatus(node),
-    faults: [] as unknown[],
+    // The fault rules that act on this node's traffic, and the hash of the whole table it holds
+    // (control re-sends its table when this differs, e.g. after a restart).
+    faults: node.link.rulesTouchingSelf(),
+    faultsHash: node.link.faultsHash,
   };
 }
 
 function mirrorStatus(node: DataNode) {
   const shipper = node.primary?.shipper;
-  if (shipper) return { id: node.config.mirrorId, mode: shipper.mode, state: shipper.state, ackedLsn: shipper.ackedLsn };
+  if (shipper) return { id: shipper.ctxMirrorId, mode: shipper.mode, state: shipper.state, ackedLsn: shipper.ackedLsn };
   if (node.mirror) {
     const view = node.mirror.primaryView;
     return { id: node.config.nodeId, mode: view.mode, state: view.state, ackedLsn: node.store.durableLsn };

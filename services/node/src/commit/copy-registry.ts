@@ -56,6 +56,10 @@ export class CopyRegistry {
     return next;
   }
 
+  remove(id: string): void {
+    if (this.copies.delete(id)) this.changed();
+  }
+
   // Records that `id` has everything up to `lsn` durable. Acks never move backwards.
   ack(id: string, lsn: number): void {
     const copy = this.copies.get(id);

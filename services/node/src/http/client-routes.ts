@@ -8,6 +8,7 @@ import { parseAckLevel } from '../commit/ack-level.ts';
 import type { DataNode } from '../data-node.ts';
 import { errors } from '../errors.ts';
 import type { WriteResult } from '../roles/primary.ts';
+import { refreshNodeMetrics } from '../metrics.ts';
 import { nodeStatus } from '../status.ts';
 
 const KEY_PATTERN = /^[A-Za-z0-9._:/-]{1,256}$/;
@@ -125,26 +126,8 @@ export function registerClientRoutes(app: FastifyInstance, node: DataNode): void
   refuseOtherMethods(app, '/health', ['GET']);
 
   app.get('/metrics', async (_request, reply) => {
-    updateGauges(node);
+    refreshNodeMetrics(node, nodeStatus(node));
     reply.header('content-type', node.metrics.registry.contentType);
     return node.metrics.registry.metrics();
   });
-}
-
-function updateGauges(node: DataNode): void {
-  const m = node.metrics;
-  m.lsn.set(node.store.lastLsn);
-  m.appliedLsn.set(node.store.appliedLsn);
-  m.epoch.set(node.epoch);
-  for (const replica of nodeStatus(node).replicas) {
-    m.lagSeconds.set({ copy: replica.id }, replica.lagMs / 1000);
-    m.lagEntries.set({ copy: replica.id }, replica.lagEntries);
-  }
-  const shipper = node.primary?.shipper;
-  if (shipper) {
-    m.lagEntries.set({ copy: node.config.mirrorId }, Math.max(0, node.store.lastLsn - shipper.ackedLsn));
-    m.shippedEntriesTotal.set({ copy: node.config.mirrorId }, shipper.entriesShipped);
-    m.shippedBytesTotal.set({ copy: node.config.mirrorId }, shipper.bytesShipped);
-  }
-  if (node.replica) m.lagSeconds.set({ copy: node.config.nodeId }, node.replica.lagMs() / 1000);
 }

@@ -5,12 +5,22 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { ApiError, checkClusterSecret } from '../../../../shared/http-server.ts';
 import { limits } from '../../../../shared/limits.ts';
-import { HEADER_COMMIT_LSN, HEADER_EPOCH, HEADER_FROM_LSN, HEADER_NODE_ID, type HelloMessage, type SnapshotChunkMessage } from '../../../../shared/protocol.ts';
+import {
+  HEADER_COMMIT_LSN,
+  HEADER_EPOCH,
+  HEADER_EPOCH_HISTORY,
+  HEADER_FROM_LSN,
+  HEADER_NODE_ID,
+  type HelloMessage,
+  type SnapshotChunkMessage,
+} from '../../../../shared/protocol.ts';
 import type { CopyMode } from '../../../../shared/topology.ts';
 import type { DataNode } from '../data-node.ts';
 import { errors } from '../errors.ts';
 import { HEADER_MIRROR_MODE, HEADER_MIRROR_STATE } from '../mirroring/shipper.ts';
 import type { MirrorReceiver } from '../mirroring/receiver.ts';
+import type { EpochStart } from '../roles/epoch-history.ts';
+import type { WitnessView } from '../roles/witness-client.ts';
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -31,7 +41,14 @@ async function mirrorFor(node: DataNode, request: FastifyRequest): Promise<Mirro
   if (!node.mirror) {
     throw new ApiError('not_mirror', 409, `${node.config.nodeId} is ${node.role}, not the mirror`, true, { role: node.role, epoch: node.epoch });
   }
-  if (epoch > node.epoch || node.primaryId !== sender) await node.follow(sender, epoch);
+  const historyText = header(request, HEADER_EPOCH_HISTORY);
+  let history: EpochStart[] | undefined;
+  try {
+    history = historyText ? (JSON.parse(historyText) as EpochStart[]) : undefined;
+  } catch {
+    throw new ApiError('bad_request', 400, `header ${HEADER_EPOCH_HISTORY} is not JSON`);
+  }
+  if (epoch > node.epoch || node.primaryId !== sender || history) await node.serial(() => node.follow(sender, epoch, history));
   const mirror = node.mirror;
   const commit = header(request, HEADER_COMMIT_LSN);
   mirror.heard(header(request, HEADER_MIRROR_STATE), header(request, HEADER_MIRROR_MODE), commit ? Number(commit) : undefined);
@@ -66,7 +83,38 @@ export function registerInternalRoutes(app: FastifyInstance, node: DataNode): vo
 
   app.post('/internal/mirror/heartbeat', async (request) => {
     await mirrorFor(node, request);
+    const history = (request.body as { epochHistory?: EpochStart[] } | null)?.epochHistory;
+    if (Array.isArray(history)) await node.serial(() => node.follow(header(request, HEADER_NODE_ID) as string, node.epoch, history));
     return { type: 'heartbeat_ok', epoch: node.epoch, lsn: node.store.durableLsn };
+  });
+
+  // The new primary found entries after `toLsn` that it never had: cut them into a rollback file.
+  app.post('/internal/mirror/rollback', async (request, reply) => {
+    await mirrorFor(node, request);
+    const toLsn = (request.body as { toLsn?: unknown } | null)?.toLsn;
+    if (!Number.isSafeInteger(toLsn) || (toLsn as number) < 0) throw errors.badBody('send {"toLsn": <LSN to keep>}');
+    const lsn = await node.rollback(toLsn as number, 'the new primary never had these entries');
+    if (lsn === null) return reply.code(409).send({ error: 'needs_full_resync', message: 'the rollback point is below this node\'s snapshot; send a snapshot', lsn: node.store.lastLsn });
+    return { type: 'rollback_ok', lsn };
+  });
+
+  // The witness's announcement after a failover or a mirror assignment.
+  app.post('/internal/assign', async (request) => {
+    const view = request.body as WitnessView | null;
+    if (!view || !Number.isSafeInteger(view.epoch) || (view.primaryId !== null && typeof view.primaryId !== 'string')) {
+      throw errors.badBody('send {"epoch","primaryId","mirrorId"}');
+    }
+    await node.serial(() => node.applyView(view));
+    return { id: node.config.nodeId, role: node.role, epoch: node.epoch, primary: node.primaryId };
+  });
+
+  // Planned failover, step one: stop taking writes and wait until the mirror has everything.
+  app.post('/internal/step-down', async (request) => {
+    const b = request.body as { epoch?: unknown; timeoutMs?: unknown } | null;
+    const primary = node.assertPrimary('/internal/step-down');
+    if (b?.epoch !== node.epoch) throw errors.staleEpoch(Number(b?.epoch), node.epoch);
+    const timeoutMs = typeof b.timeoutMs === 'number' && b.timeoutMs > 0 && b.timeoutMs <= 30_000 ? b.timeoutMs : 5000;
+    return { type: 'step_down_ok', lsn: await primary.drain(timeoutMs) };
   });
 
   app.put('/internal/modes', async (request) => {
@@ -90,7 +138,7 @@ export function registerInternalRoutes(app: FastifyInstance, node: DataNode): vo
 
   app.get('/internal/events', async (request) => {
     const after = Number((request.query as { after?: string }).after ?? 0);
-    return { events: node.events.after(Number.isFinite(after) ? after : 0) };
+    return { events: node.events.after(Number.isFinite(after) ? after : 0), lastSeq: node.events.lastSeq, bootId: node.events.bootId };
   });
 
   // A GC-pause double: the event loop really stops for `ms` (the reply goes out first).

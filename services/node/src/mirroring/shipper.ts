@@ -9,6 +9,10 @@
 //   synchronized   has every committed entry; sync writes wait for it
 //   suspended      the primary stopped waiting for it (MIRROR_POLICY=degrade); shipping goes on
 //
+// Leaving synchronized needs the witness's consent (SQL Server's rule): until the witness has
+// recorded that the mirror no longer protects writes, the primary keeps waiting for it, so the
+// witness never promotes a mirror that lacks acknowledged writes.
+//
 // Before turning synchronized, the mirror passes a short "tail" phase: every entry is at least in
 // flight, sync writes already wait for it, and it must confirm everything the primary released
 // without it (degraded acknowledgements, entries streamed to replicas). So a mirror reported
@@ -22,6 +26,7 @@ import {
   authHeaders,
   type EntriesOk,
   HEADER_COMMIT_LSN,
+  HEADER_EPOCH_HISTORY,
   HEADER_FROM_LSN,
   type MirrorPosition,
 } from '../../../../shared/protocol.ts';
@@ -55,8 +60,14 @@ export interface ShipperContext {
   onNewerEpoch: (epoch: number, from: string) => void;
   // The mirror confirmed more entries: the commit gate may have moved.
   onAcked: () => void;
-  // The mirror holds entries this primary never had; it must roll them back (see DESIGN.md).
-  onMirrorDiverged: (mirrorLsn: number, fork: number) => void;
+  // The mirror answered a request sent at `sentAt` (ms): the primary still has its quorum.
+  onContact: (sentAt: number) => void;
+  // Tells the witness the mirror is synchronized, or asks its consent to stop waiting for it.
+  // Resolves true when the witness recorded it.
+  reportToWitness: (synchronized: boolean) => Promise<boolean>;
+  // The mirror holds entries after `fork` that this primary never had: it must roll them back.
+  // Resolves with the mirror's LSN afterwards, or null when it needs a full resync instead.
+  rollbackMirror: (fork: number) => Promise<number | null>;
 }
 
 class ShipAbort extends Error {}
@@ -68,6 +79,9 @@ export class MirrorShipper {
   private shippedLsn = 0;
   private inflight = 0;
   private tail = false;
+  // Left synchronized, but the witness has not consented yet: writes still wait for the mirror.
+  private holding = false;
+  private witnessKnowsSynchronized = false;
   // Highest LSN the primary released (to clients or replicas) while not waiting for the mirror.
   private unprotectedLsn = 0;
   private handshaken = false;
@@ -87,9 +101,13 @@ export class MirrorShipper {
     this.mode = mode;
   }
 
+  get ctxMirrorId(): string {
+    return this.ctx.mirrorId;
+  }
+
   // True while sync writes and the replica stream wait for the mirror's confirmation.
   get waitsForMirror(): boolean {
-    return this.mode === 'sync' && (this.state === 'synchronized' || this.tail);
+    return this.mode === 'sync' && (this.state === 'synchronized' || this.tail || this.holding);
   }
 
   get connected(): boolean {
@@ -114,22 +132,48 @@ export class MirrorShipper {
   }
 
   // MIRROR_POLICY=degrade: the primary stops waiting for a mirror that did not answer in time.
-  suspend(reason: string): void {
-    if (this.state !== 'synchronized' && this.state !== 'synchronizing') return;
-    this.tail = false;
-    this.unprotectedLsn = Math.max(this.unprotectedLsn, this.ctx.store.lastLsn);
-    this.setState('suspended', reason);
+  // Resolves true once it no longer waits (the witness consented), false if it still must.
+  async suspend(reason: string): Promise<boolean> {
+    if (this.state === 'synchronized' || this.state === 'synchronizing') {
+      this.tail = false;
+      this.setState('suspended', reason);
+    }
+    return this.awaitRelease();
   }
 
-  setMode(mode: CopyMode): void {
-    if (mode === this.mode) return;
+  // Resolves true when the mode changed; false when the witness did not consent in time.
+  async setMode(mode: CopyMode): Promise<boolean> {
+    if (mode === this.mode) return true;
+    const wasSynchronized = this.state === 'synchronized';
     this.mode = mode;
     this.ctx.registry.setMode(this.ctx.mirrorId, mode);
     this.tail = false;
-    if (mode === 'async' && this.state === 'synchronized') this.setState('synchronizing', 'switched to async mode');
-    this.unprotectedLsn = Math.max(this.unprotectedLsn, this.ctx.store.durableLsn);
+    if (mode === 'async' && wasSynchronized) this.setState('synchronizing', 'switched to async mode');
     this.ctx.registry.changed();
     this.wake.notify();
+    return this.awaitRelease();
+  }
+
+  private async awaitRelease(): Promise<boolean> {
+    const deadline = Date.now() + limits.peerRequestTimeoutMs * 2;
+    while (this.holding && this.running && Date.now() < deadline) await this.wake.wait(20);
+    return !this.holding;
+  }
+
+  // Asks the witness, until it consents or the role ends, to let the primary stop waiting.
+  private async release(): Promise<void> {
+    while (this.holding && this.running) {
+      if (await this.ctx.reportToWitness(false)) {
+        this.holding = false;
+        this.witnessKnowsSynchronized = false;
+        this.unprotectedLsn = Math.max(this.unprotectedLsn, this.ctx.store.lastLsn);
+        this.ctx.registry.changed();
+        this.ctx.onAcked();
+        this.wake.notify();
+        return;
+      }
+      await this.wake.wait(this.ctx.heartbeatMs);
+    }
   }
 
   private async run(): Promise<void> {
@@ -149,6 +193,7 @@ export class MirrorShipper {
       if (!woken && this.running && this.handshaken && Date.now() - this.lastSentAt >= this.ctx.heartbeatMs) {
         this.sendHeartbeat();
       }
+      if (this.state === 'synchronized' && !this.witnessKnowsSynchronized && !this.holding) this.tellSynchronized();
     }
   }
 
@@ -167,24 +212,30 @@ export class MirrorShipper {
 
   // Learns where the mirror stands and resumes from there: partial from the backlog, or a snapshot.
   private async handshake(): Promise<boolean> {
+    const sentAt = Date.now();
     const response = await this.ctx.link.request(this.ctx.mirrorId, this.url('position'), {
       method: 'GET',
-      headers: this.headers(),
+      headers: this.headers({ [HEADER_EPOCH_HISTORY]: JSON.stringify(this.ctx.epochHistory()) }),
       timeoutMs: this.ctx.syncTimeoutMs,
       signal: this.abort.signal,
     });
     const body = JSON.parse(response.body.toString('utf8')) as MirrorPosition & { error?: string };
-    if (response.statusCode !== 200) throw new Error(`mirror answered ${response.statusCode} ${body.error ?? ''}`);
     if (body.epoch > this.ctx.epoch()) {
       this.ctx.onNewerEpoch(body.epoch, this.ctx.mirrorId);
       return false;
     }
+    if (response.statusCode !== 200) throw new Error(`mirror answered ${response.statusCode} ${body.error ?? ''}`);
+    this.ctx.onContact(sentAt);
     const store = this.ctx.store;
-    const fork = Math.min(forkLsn(this.ctx.epochHistory(), body.epoch), store.lastLsn);
+    // The mirror shares our history up to the LSN before the first epoch after its last entry's.
+    const fork = Math.min(forkLsn(this.ctx.epochHistory(), body.lsnEpoch), store.lastLsn);
     let from = body.lsn;
     if (body.lsn > fork) {
-      this.ctx.onMirrorDiverged(body.lsn, fork);
-      from = -1;
+      this.ctx.logger.warn({ mirror: this.ctx.mirrorId, mirrorLsn: body.lsn, fork }, 'the mirror holds entries this primary never had; it rolls them back');
+      from = (await this.ctx.rollbackMirror(fork)) ?? -1;
+    }
+    if (from < 0) {
+      // handled below: a snapshot
     } else if ((body.lsn === 0 && store.lastLsn > 0) || store.entriesAfter(body.lsn, 1, 1) === null) {
       // An empty mirror, or one the backlog no longer reaches: a snapshot first.
       from = -1;
@@ -250,7 +301,8 @@ export class MirrorShipper {
 
   private async ship(batch: LogEntry[], generation: number): Promise<void> {
     const body = concatFrames(batch);
-    this.lastSentAt = Date.now();
+    const sentAt = Date.now();
+    this.lastSentAt = sentAt;
     try {
       const response = await this.ctx.link.request(this.ctx.mirrorId, this.url('entries'), {
         method: 'POST',
@@ -272,6 +324,7 @@ export class MirrorShipper {
       if (response.statusCode !== 200) throw new Error(`mirror answered ${response.statusCode} ${answer.error ?? ''}`);
       this.bytesShipped += body.length;
       this.entriesShipped += batch.length;
+      this.ctx.onContact(sentAt);
       this.acked(answer.lsn);
     } catch (error) {
       if (generation === this.generation) this.failed(error);
@@ -306,9 +359,10 @@ export class MirrorShipper {
   }
 
   private sendHeartbeat(): void {
-    this.lastSentAt = Date.now();
+    const sentAt = Date.now();
+    this.lastSentAt = sentAt;
     const generation = this.generation;
-    const body = JSON.stringify({ epoch: this.ctx.epoch(), lsn: this.ctx.store.durableLsn, ts: Date.now() });
+    const body = JSON.stringify({ epoch: this.ctx.epoch(), lsn: this.ctx.store.durableLsn, ts: Date.now(), epochHistory: this.ctx.epochHistory() });
     this.ctx.link
       .request(this.ctx.mirrorId, this.url('heartbeat'), {
         method: 'POST',
@@ -325,6 +379,7 @@ export class MirrorShipper {
         } else if (response.statusCode !== 200) {
           this.failed(new Error(`mirror heartbeat answered ${response.statusCode}`));
         } else if (typeof answer.lsn === 'number') {
+          this.ctx.onContact(sentAt);
           this.acked(Math.min(answer.lsn, this.shippedLsn));
         }
       })
@@ -349,17 +404,29 @@ export class MirrorShipper {
       this.ctx.logger.warn({ mirror: this.ctx.mirrorId, kind, err: error }, 'mirror unreachable; will retry');
     }
     this.ctx.registry.setConnected(this.ctx.mirrorId, false);
-    if (this.state !== 'disconnected') {
-      this.unprotectedLsn = Math.max(this.unprotectedLsn, this.ctx.store.lastLsn);
-      this.setState('disconnected', error instanceof Error ? error.message : String(error));
-    }
+    if (this.state !== 'disconnected') this.setState('disconnected', error instanceof Error ? error.message : String(error));
     return false;
+  }
+
+  private tellSynchronized(): void {
+    this.witnessKnowsSynchronized = true;
+    void this.ctx.reportToWitness(true).then((recorded) => {
+      if (!recorded && this.state === 'synchronized') this.witnessKnowsSynchronized = false;
+    });
   }
 
   private setState(to: MirrorState, reason: string): void {
     const from = this.state;
     if (from === to) return;
     this.state = to;
+    if (from === 'synchronized' && !this.holding) {
+      this.holding = true;
+      void this.release();
+    }
+    if (to === 'synchronized') {
+      this.holding = false;
+      this.tellSynchronized();
+    }
     this.ctx.logger.info({ mirror: this.ctx.mirrorId, from, to, reason, ackedLsn: this.ackedLsn }, `mirror ${to}`);
     this.ctx.registry.changed();
     this.ctx.onStateChange(from, to, reason);

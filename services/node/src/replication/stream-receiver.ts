@@ -4,13 +4,14 @@
 // is detected by missing heartbeats and replaced.
 
 import type { Logger } from 'pino';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { limits } from '../../../../shared/limits.ts';
 import { decodeFrames } from '../../../../shared/log-format.ts';
 import type { Link } from '../../../../shared/link.ts';
 import { authHeaders, type HelloMessage, type PrimaryMessage } from '../../../../shared/protocol.ts';
 import { Signal } from '../../../../shared/signal.ts';
 import type { CopyMode } from '../../../../shared/topology.ts';
+import type { EpochStart } from '../roles/epoch-history.ts';
 import type { Store } from '../storage/store.ts';
 
 export interface ReceiverContext {
@@ -26,10 +27,13 @@ export interface ReceiverContext {
   epoch: () => number;
   primaryId: () => string | null;
   primaryUrl: (id: string) => string | undefined;
-  // The primary told us of an epoch or a primary we did not know.
-  onPrimaryInfo: (primaryId: string, epoch: number) => void;
-  // Whoever we reached is not the primary; it named another one (or none).
-  onNotPrimary: (primaryId: string | null, epoch: number | undefined) => void;
+  // The primary told us who it is, its epoch and its history.
+  onPrimaryInfo: (primaryId: string, epoch: number, history: readonly EpochStart[]) => void;
+  // Whoever we reached is not the primary (or is stale): time to ask the witness.
+  onNotPrimary: () => void;
+  onResync: (kind: 'started' | 'finished', lsn: number) => void;
+  // We hold entries after `fork` the primary never had: roll them back, then reconnect.
+  onDiverged: (fork: number) => Promise<number | null>;
 }
 
 interface SnapshotBuffer {
@@ -69,6 +73,12 @@ export class StreamReceiver {
     this.wake.notify();
   }
 
+  // The primary changed: drop the current stream and connect to the new one.
+  reconnect(): void {
+    this.socket?.terminate();
+    this.wake.notify();
+  }
+
   // Milliseconds by which this copy trails the primary: the transit time when caught up, otherwise
   // the age of the newest primary state we are known to have.
   lagMs(): number {
@@ -94,7 +104,8 @@ export class StreamReceiver {
     if (!primaryId || !base) return Promise.resolve(false);
     return new Promise((resolve) => {
       let opened = false;
-      const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/internal/replicate`, {
+      // Through the link, so fault rules act on the connect too (a partition blocks it).
+      const socket = this.ctx.link.connectWebSocket(primaryId, `${base.replace(/^http/, 'ws')}/internal/replicate`, {
         headers: authHeaders(this.ctx.secret, this.ctx.selfId, this.ctx.epoch()),
         handshakeTimeout: Math.max(1000, this.ctx.heartbeatMs * 5),
         maxPayload: 64 * 1024 * 1024,
@@ -162,10 +173,18 @@ export class StreamReceiver {
     const message = JSON.parse(data.toString('utf8')) as PrimaryMessage;
     switch (message.type) {
       case 'hello_ok':
+        if (message.epoch < this.ctx.epoch()) {
+          this.ctx.logger.warn({ primary: message.primaryId, epoch: message.epoch }, 'refusing a stream from a primary of an older epoch');
+          this.ctx.onNotPrimary();
+          socket.close();
+          return;
+        }
         this.connected = true;
-        this.ctx.onPrimaryInfo(message.primaryId, message.epoch);
+        this.ctx.onPrimaryInfo(message.primaryId, message.epoch, message.epochHistory ?? []);
         this.ctx.logger.info({ primary: message.primaryId, resync: message.resync, fromLsn: message.fromLsn }, 'replication stream open');
+        this.ctx.onResync('started', message.fromLsn);
         if (message.resync === 'full') this.snapshot = { lsn: message.fromLsn, epoch: message.epoch, items: [] };
+        else this.ctx.onResync('finished', message.fromLsn);
         return;
       case 'snapshot_chunk':
         return this.snapshotChunk(message);
@@ -176,8 +195,9 @@ export class StreamReceiver {
         return;
       case 'error':
         this.ctx.logger.warn({ error: message.error, primary: message.primaryId }, `primary refused: ${message.message}`);
-        if (message.error === 'not_primary') this.ctx.onNotPrimary(message.primaryId ?? null, message.epoch);
         socket.close();
+        if (message.error === 'diverged' && message.lsn !== undefined) await this.ctx.onDiverged(message.lsn);
+        else this.ctx.onNotPrimary();
         return;
     }
   }
@@ -191,6 +211,7 @@ export class StreamReceiver {
     this.ctx.logger.info({ lsn: snapshot.lsn, keys: snapshot.items.length }, 'full resync: loading the primary\'s snapshot');
     await this.ctx.store.resetToSnapshot({ lsn: snapshot.lsn, epoch: snapshot.epoch, lsnEpoch: snapshot.epoch, items: snapshot.items });
     this.primaryLsn = Math.max(this.primaryLsn, snapshot.lsn);
+    this.ctx.onResync('finished', snapshot.lsn);
     this.scheduleAck();
   }
 

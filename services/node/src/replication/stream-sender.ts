@@ -59,17 +59,24 @@ export class StreamSender {
       this.close();
       return;
     }
-    const fork = Math.min(forkLsn(this.ctx.epochHistory(), hello.epoch), store.lastLsn);
+    const fork = Math.min(forkLsn(this.ctx.epochHistory(), hello.lsnEpoch), store.lastLsn);
     // A copy that holds nothing starts from a snapshot, like a Redis replica with an unknown
     // replication id: cheaper than replaying every overwrite the log still has.
     const empty = hello.lsn === 0 && store.lastLsn > 0;
-    const partial = !empty && hello.lsn <= fork && store.entriesAfter(hello.lsn, 1, 1) !== null;
+    if (!empty && hello.lsn > fork) {
+      // The replica holds entries this primary never had (an old primary's tail): it rolls
+      // them back to the fork, then reconnects.
+      this.send({ type: 'error', error: 'diverged', message: `your log diverged from this primary's after LSN ${fork}`, lsn: fork, epoch: this.ctx.epoch() });
+      this.close();
+      return;
+    }
+    const partial = !empty && store.entriesAfter(hello.lsn, 1, 1) !== null;
     const mode = this.ctx.modeOverride(hello.nodeId) ?? hello.mode;
     registry.upsert({ id: hello.nodeId, kind: 'replica', mode, connected: true, filter: hello.filter, region: hello.region, ackedLsn: partial ? hello.lsn : 0 });
     if (hello.filter) store.state.trackPrefix(hello.filter);
     if (partial) {
       this.sentLsn = hello.lsn;
-      this.send({ type: 'hello_ok', primaryId: this.ctx.selfId, epoch: this.ctx.epoch(), resync: 'partial', fromLsn: hello.lsn });
+      this.send({ type: 'hello_ok', primaryId: this.ctx.selfId, epoch: this.ctx.epoch(), epochHistory: [...this.ctx.epochHistory()], resync: 'partial', fromLsn: hello.lsn });
     } else {
       this.sentLsn = await this.sendSnapshot();
       if (this.closed) return;
@@ -88,7 +95,7 @@ export class StreamSender {
     while (this.ctx.gateLsn() < snapshot.lsn && Date.now() < deadline && !this.closed) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    this.send({ type: 'hello_ok', primaryId: this.ctx.selfId, epoch: this.ctx.epoch(), resync: 'full', fromLsn: snapshot.lsn });
+    this.send({ type: 'hello_ok', primaryId: this.ctx.selfId, epoch: this.ctx.epoch(), epochHistory: [...this.ctx.epochHistory()], resync: 'full', fromLsn: snapshot.lsn });
     const filter = this.hello.filter;
     const items = filter ? snapshot.items.filter((item) => item[0].startsWith(filter)) : snapshot.items;
     const chunk = limits.snapshotChunkKeys;

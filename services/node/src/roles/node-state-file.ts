@@ -9,6 +9,8 @@ export interface PersistedNodeState {
   epoch: number;
   role: NodeRole;
   primaryId: string | null;
+  // The mirror slot as this node last knew it (a primary mirrors to it).
+  mirrorId: string | null;
   // Copy modes set live on this node while it was primary (id -> mode).
   modes: Record<string, CopyMode>;
   // Each epoch this node knew of and the LSN where it began, like PostgreSQL's timeline history.
@@ -21,7 +23,7 @@ export async function readNodeState(dir: string): Promise<PersistedNodeState | n
   try {
     const parsed = JSON.parse(await readFile(join(dir, FILE_NAME), 'utf8')) as Partial<PersistedNodeState>;
     if (!Number.isSafeInteger(parsed.epoch) || typeof parsed.role !== 'string') return null;
-    return { epoch: parsed.epoch as number, role: parsed.role, primaryId: parsed.primaryId ?? null, modes: parsed.modes ?? {}, epochHistory: parsed.epochHistory ?? [] };
+    return { epoch: parsed.epoch as number, role: parsed.role, primaryId: parsed.primaryId ?? null, mirrorId: parsed.mirrorId ?? null, modes: parsed.modes ?? {}, epochHistory: parsed.epochHistory ?? [] };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;

@@ -2,6 +2,11 @@
 // shipping it to the mirror at once), waits for its own fsync (group commit), then for the copies
 // its ack level names, to SYNC_TIMEOUT_MS. Built when the node becomes primary, torn down when it
 // stops being one: what was waiting then fails.
+//
+// Quorum (SQL Server's rule, against split brain): the primary acknowledges a write only while it
+// holds a lease renewed by answers from its mirror or the witness. The lease is shorter than
+// FAILOVER_TIMEOUT_MS, so an isolated primary stops acknowledging before the witness could grant
+// a failover to the mirror.
 
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -29,6 +34,8 @@ export interface PrimaryContext {
   modes: () => Record<string, CopyMode>;
   saveModes: (modes: Record<string, CopyMode>) => Promise<void>;
   onNewerEpoch: (epoch: number, from: string) => void;
+  reportToWitness: (synchronized: boolean) => Promise<boolean>;
+  rollbackMirror: (mirrorId: string, fork: number) => Promise<number | null>;
   onMirrorState: (from: MirrorState, to: MirrorState, reason: string) => void;
   onWrite: (level: string, seconds: number) => void;
 }
@@ -45,20 +52,46 @@ export interface WriteResult {
 
 export class PrimaryRole {
   readonly registry = new CopyRegistry();
-  readonly shipper: MirrorShipper | null;
+  shipper: MirrorShipper | null = null;
   private readonly senders = new Set<StreamSender>();
   private writesWaiting = 0;
   private stopped = false;
+  // Until when (ms) this primary may acknowledge writes; 0 until the first answer.
+  private leaseUntil = 0;
+  private readonly leaseMs: number;
+  // A peer showed a newer epoch: refuse everything until the node steps down.
+  private fencedBy: number | null = null;
+  // A planned failover is draining this primary: new writes are refused.
+  private drainingUntil = 0;
 
-  constructor(private readonly ctx: PrimaryContext) {
-    const { config } = ctx;
-    const mirrorUrl = config.peers[config.mirrorId];
-    this.shipper =
-      mirrorUrl && config.mirrorId !== config.nodeId
-        ? new MirrorShipper(
+  constructor(
+    private readonly ctx: PrimaryContext,
+    mirrorId: string | null,
+  ) {
+    this.leaseMs = Math.floor((ctx.config.failoverTimeoutMs * 2) / 3);
+    this.setMirror(mirrorId);
+  }
+
+  get mirrorId(): string | null {
+    return this.shipper ? this.shipper.ctxMirrorId : null;
+  }
+
+  // Replaces the mirror (after a failover the slot is empty until a node rejoins into it).
+  setMirror(mirrorId: string | null): void {
+    const { config } = this.ctx;
+    if (this.shipper && this.shipper.ctxMirrorId === mirrorId) return;
+    if (this.shipper) {
+      this.shipper.stop();
+      this.registry.remove(this.shipper.ctxMirrorId);
+    }
+    this.shipper = null;
+    const mirrorUrl = mirrorId ? config.peers[mirrorId] : undefined;
+    if (!mirrorId || !mirrorUrl || mirrorId === config.nodeId) return;
+    const ctx = this.ctx;
+    this.shipper = new MirrorShipper(
             {
               selfId: config.nodeId,
-              mirrorId: config.mirrorId,
+              mirrorId,
               mirrorUrl,
               secret: config.clusterSecret,
               syncTimeoutMs: config.syncTimeoutMs,
@@ -72,19 +105,51 @@ export class PrimaryRole {
               onStateChange: (from, to, reason) => this.mirrorStateChanged(from, to, reason),
               onNewerEpoch: ctx.onNewerEpoch,
               onAcked: () => this.released(),
-              onMirrorDiverged: (mirrorLsn, fork) =>
-                ctx.logger.warn({ mirrorLsn, fork }, 'the mirror holds entries this primary never had; it gets a full resync'),
+              onContact: (sentAt) => this.renewLease(sentAt),
+              reportToWitness: ctx.reportToWitness,
+              rollbackMirror: (fork) => ctx.rollbackMirror(mirrorId, fork),
             },
-            ctx.modes()[config.mirrorId] ?? config.mirrorMode,
-          )
-        : null;
+            ctx.modes()[mirrorId] ?? config.mirrorMode,
+          );
+    this.registry.upsert({ id: mirrorId, kind: 'mirror', mode: this.shipper.mode, connected: false, filter: '', region: '' });
+    if (!this.stopped) this.shipper.start();
+    this.ctx.logger.info({ mirror: mirrorId }, `mirroring to ${mirrorId}`);
+  }
+
+  // An answer to something sent at `sentAt` came from the mirror or the witness.
+  renewLease(sentAt: number): void {
+    this.leaseUntil = Math.max(this.leaseUntil, sentAt + this.leaseMs);
+  }
+
+  hasQuorum(): boolean {
+    return this.fencedBy === null && Date.now() < this.leaseUntil;
+  }
+
+  // A newer epoch exists: stop acknowledging anything until the node steps down.
+  fence(epoch: number): void {
+    if (this.fencedBy !== null && this.fencedBy >= epoch) return;
+    this.fencedBy = epoch;
+    this.ctx.logger.warn({ newerEpoch: epoch }, 'fenced: a newer epoch exists; refusing writes');
+    this.registry.failAll();
+  }
+
+  // Planned failover: refuse new writes, wait (bounded) until the mirror has every entry.
+  async drain(timeoutMs: number): Promise<number> {
+    this.drainingUntil = Date.now() + timeoutMs * 2;
+    const store = this.ctx.store;
+    const done = await this.registry.waitUntil(
+      () => store.durableLsn >= store.lastLsn && !!this.shipper && this.shipper.ackedLsn >= store.lastLsn,
+      timeoutMs,
+    );
+    if (!done) {
+      this.drainingUntil = 0;
+      throw errors.unavailable(`the mirror did not confirm LSN ${store.lastLsn} within ${timeoutMs} ms; the primary goes on`);
+    }
+    return store.lastLsn;
   }
 
   start(): void {
-    if (this.shipper) {
-      this.registry.upsert({ id: this.ctx.config.mirrorId, kind: 'mirror', mode: this.shipper.mode, connected: false, filter: '', region: '' });
-      this.shipper.start();
-    }
+    this.shipper?.start();
   }
 
   // Ends the role: stops shipping and streaming, fails every write still waiting.
@@ -104,6 +169,11 @@ export class PrimaryRole {
     return applied;
   }
 
+  // The live replica streams, read by the metrics (entries and bytes shipped per replica).
+  replicaStreams(): readonly StreamSender[] {
+    return [...this.senders];
+  }
+
   // New entries reached the state, or the mirror confirmed some: release what the gate allows.
   released(): void {
     for (const sender of this.senders) sender.pump();
@@ -120,6 +190,8 @@ export class PrimaryRole {
 
   async write(op: EntryOp, key: string, valueJson: string | undefined, level: AckLevel): Promise<WriteResult> {
     if (this.stopped) throw errors.notPrimary(null, null, null);
+    if (Date.now() < this.drainingUntil) throw errors.unavailable('a planned failover is in progress; retry in a moment (the new primary will redirect you)');
+    if (!this.hasQuorum()) throw errors.noQuorum();
     if (this.writesWaiting >= limits.pendingWritesMax) throw errors.overloaded();
     const started = performance.now();
     const store = this.ctx.store;
@@ -131,6 +203,9 @@ export class PrimaryRole {
       await store.waitDurable(entry.lsn);
       const durableAt = performance.now();
       const progress = await this.waitForCopies(entry.lsn, level);
+      // The lease may have run out while we waited (a pause, a partition): then the witness may
+      // already have promoted the mirror, and this answer must not claim success.
+      if (!this.hasQuorum()) throw errors.noQuorumAfterAppend(entry.lsn);
       const done = performance.now();
       this.ctx.onWrite(ackLevelName(level), (done - started) / 1000);
       return {
@@ -147,9 +222,10 @@ export class PrimaryRole {
     }
   }
 
-  // True while a sync-mode mirror is not protecting writes (it is not synchronized).
+  // True while no sync-mode mirror protects writes (none in the slot, or not synchronized).
   degraded(): boolean {
-    return !!this.shipper && this.shipper.mode === 'sync' && !this.shipper.waitsForMirror;
+    if (!this.shipper) return true;
+    return this.shipper.mode === 'sync' && !this.shipper.waitsForMirror;
   }
 
   private async waitForCopies(lsn: number, level: AckLevel) {
@@ -159,12 +235,13 @@ export class PrimaryRole {
     if (this.stopped) throw errors.notPrimary(null, null, null);
     const result = progress();
     if (satisfied) return result;
-    const mirrorId = this.ctx.config.mirrorId;
+    const mirrorId = this.mirrorId;
     const onlyMirror = result.missing.length === 1 && result.missing[0] === mirrorId;
     if (onlyMirror && level.kind === 'sync') {
       if (this.ctx.config.mirrorPolicy === 'strict') throw errors.mirrorUnavailable(lsn);
-      // MIRROR_POLICY=degrade: go on alone; the mirror catches up in the background.
-      this.shipper?.suspend(`LSN ${lsn} not confirmed within SYNC_TIMEOUT_MS`);
+      // MIRROR_POLICY=degrade: go on alone once the witness consents; the mirror catches up later.
+      const released = await this.shipper?.suspend(`LSN ${lsn} not confirmed within SYNC_TIMEOUT_MS`);
+      if (!released) throw errors.mirrorUnavailable(lsn);
       return progress();
     }
     throw errors.ackTimeout(lsn, result.ackedBy, result.missing);
@@ -203,7 +280,7 @@ export class PrimaryRole {
 
   // Validates a live mode switch: every id must be a copy this primary knows.
   modeProblems(modes: Record<string, unknown>): string[] {
-    const known = new Set([...(this.shipper ? [this.ctx.config.mirrorId] : []), ...this.registry.list().map((c) => c.id)]);
+    const known = new Set(this.registry.list().map((c) => c.id));
     for (const id of Object.keys(this.ctx.config.peers)) if (id !== this.ctx.config.nodeId) known.add(id);
     const problems: string[] = [];
     for (const [id, mode] of Object.entries(modes)) {
@@ -216,8 +293,9 @@ export class PrimaryRole {
   async setModes(modes: Record<string, CopyMode>): Promise<void> {
     await this.ctx.saveModes({ ...this.ctx.modes(), ...modes });
     for (const [id, mode] of Object.entries(modes)) {
-      if (this.shipper && id === this.ctx.config.mirrorId) this.shipper.setMode(mode);
-      else this.registry.setMode(id, mode);
+      if (this.shipper && id === this.shipper.ctxMirrorId) {
+        if (!(await this.shipper.setMode(mode))) throw errors.unavailable(`the witness did not consent to stop waiting for ${id}; its mode is ${mode} but writes still wait for it until it does`);
+      } else this.registry.setMode(id, mode);
       this.ctx.logger.info({ copy: id, mode }, `copy mode of ${id} is now ${mode}`);
     }
     this.registry.changed();

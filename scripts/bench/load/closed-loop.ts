@@ -1,0 +1,60 @@
+// Closed-loop writers: N clients on N keep-alive connections, each sending its next write as soon
+// as the last one is acknowledged — the classic "concurrent clients" load. Throughput and latency
+// count only writes that both start and end inside the measured window, so the warm-up (JIT,
+// connection set-up) and the stragglers at the end do not bend the figures.
+
+import { Pool } from 'undici';
+import { summarize } from '../stats.ts';
+import type { LoadSpec, WriteRunResult } from './protocol.ts';
+import { countError, cpuPercentSince, errorKey, putValue, valueBody } from './write-request.ts';
+
+type ClosedSpec = Extract<LoadSpec, { kind: 'closed' }>;
+
+const WRITE_TIMEOUT_MS = 10_000;
+
+export async function runClosedLoop(spec: ClosedSpec): Promise<WriteRunResult> {
+  const origin = new URL(spec.baseUrl).origin;
+  const pool = new Pool(origin, { connections: spec.clients, pipelining: 1, keepAliveTimeout: 30_000 });
+  const body = valueBody(spec.valueBytes);
+  const query = `?ack=${encodeURIComponent(spec.ack)}`;
+  const latenciesMs: number[] = [];
+  const errors: Record<string, number> = {};
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const windowStart = started + (spec.writesMax === undefined ? spec.warmupMs : 0);
+  const windowEnd = windowStart + spec.durationMs;
+  let issued = 0;
+
+  const client = async (clientIndex: number): Promise<void> => {
+    for (let n = 0; ; n++) {
+      // With writesMax, durationMs is only a cap: a fill that runs that long has broken down.
+      if (performance.now() >= windowEnd || (spec.writesMax !== undefined && issued >= spec.writesMax)) return;
+      issued++;
+      const key = spec.writesMax !== undefined ? `${spec.keyPrefix}${issued}` : `${spec.keyPrefix}c${clientIndex}/${n % spec.keySpace}`;
+      const sentAt = performance.now();
+      try {
+        const answer = await putValue(pool, origin, `/kv/${key}${query}`, body, WRITE_TIMEOUT_MS);
+        const doneAt = performance.now();
+        if (answer.status !== 200) countError(errors, `http_${answer.status}`);
+        else if (sentAt >= windowStart && doneAt <= windowEnd) latenciesMs.push(doneAt - sentAt);
+      } catch (error) {
+        countError(errors, errorKey(error));
+      }
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: spec.clients }, (_, i) => client(i)));
+  } finally {
+    await pool.close();
+  }
+  const elapsedMs = spec.writesMax !== undefined ? performance.now() - started : spec.durationMs;
+  return {
+    writesOk: latenciesMs.length,
+    errors,
+    elapsedMs,
+    throughputPerS: (latenciesMs.length / elapsedMs) * 1000,
+    latency: summarize(latenciesMs),
+    clientCpuPercent: cpuPercentSince(cpuBefore, performance.now() - started),
+  };
+}

@@ -1,0 +1,169 @@
+// `npm run bench [-- --quick] [--json <file>] [--only <sections>] [--profile <node id>]`
+//
+// What each strategy costs, side by side in one run: starts its own fresh cluster on free ports
+// under a temp data root (never a running one), measures the physical floor (loopback round trip,
+// fsync), writes per ack level at 1 and 64 clients, latency-injection accuracy, async replication
+// lag, catch-up by partial and full resync, memory, and failover time; prints progress on stderr,
+// one table on stdout, and keeps the JSON under bench/results/. Exits 1 only when the bench itself
+// broke (never for a missed target), 2 on a bad command line. Stops everything it started.
+
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BenchCluster } from './cluster.ts';
+import { parseArgs, USAGE, type BenchOptions, type SectionName } from './options.ts';
+import { Progress } from './progress.ts';
+import { renderReport } from './report.ts';
+import type { BenchResults, Outcome } from './results.ts';
+import { defaultResultsPath, writeResults } from './results-file.ts';
+import { runBaselines } from './sections/baselines.ts';
+import { runCatchUp } from './sections/catchup.ts';
+import { NotAvailable, type SectionContext } from './sections/context.ts';
+import { failoverTimeoutMs, runFailover } from './sections/failover.ts';
+import { runInjection } from './sections/injection.ts';
+import { runLag } from './sections/lag.ts';
+import { runMemory } from './sections/memory.ts';
+import { runWrites } from './sections/writes.ts';
+import { evaluateTargets } from './targets.ts';
+
+const SECTIONS: Record<SectionName, { title: string; run: (ctx: SectionContext) => Promise<unknown> }> = {
+  baselines: { title: 'baselines: loopback round trip, fsync', run: runBaselines },
+  writes: { title: 'writes per ack level at 1 and 64 clients', run: runWrites },
+  injection: { title: 'latency injection accuracy (primary→mirror)', run: runInjection },
+  lag: { title: 'replication lag of async replicas at half load', run: runLag },
+  catchup: { title: 'catch-up: partial and full resync', run: runCatchUp },
+  memory: { title: 'memory of each node', run: runMemory },
+  failover: { title: 'failover time over SIGKILLs of the primary', run: runFailover },
+};
+
+// Settings the nodes run with that shape the figures; shown in the table and kept in the JSON.
+const REPORTED_SETTINGS = ['FSYNC', 'MIRROR_MODE', 'MIRROR_POLICY', 'SYNC_TIMEOUT_MS', 'HEARTBEAT_MS', 'LOG_LEVEL'];
+
+async function main(): Promise<number> {
+  const parsed = parseArgs(process.argv.slice(2));
+  if (!parsed.ok) {
+    process.stderr.write(`${parsed.problem ? `npm run bench: ${parsed.problem}\n` : ''}${USAGE}\n`);
+    return parsed.problem ? 2 : 0;
+  }
+  const options = parsed.options;
+  const progress = new Progress();
+  const startedAt = new Date();
+  const results = newResults(options, startedAt);
+  results.meta.foreignNodeProcesses = await countOtherNodeProcesses();
+  if (results.meta.loadAverageAtStart > 0.5 || results.meta.foreignNodeProcesses > 0) {
+    const note = `the machine was busy when the run started (load average ${results.meta.loadAverageAtStart}, ${results.meta.foreignNodeProcesses} other node processes): figures may be worse than this code can do`;
+    results.notes.push(note);
+    progress.warn(note);
+  }
+  const profileDir = options.profileNode ? await mkdtemp(path.join(os.tmpdir(), 'mirrorlab-cpuprof-')) : null;
+
+  progress.section(`starting a fresh cluster (${options.profile.name} run; sections: ${options.sections.join(', ')})`);
+  const cluster = await BenchCluster.start({
+    serviceEnv: options.profileNode && profileDir ? { [options.profileNode]: profilerEnv(profileDir) } : undefined,
+    onUnexpectedExit: (id, description, lastLines) => {
+      const note = `${id} ${description} without being asked to`;
+      results.notes.push(note);
+      progress.warn(`${note}; its last lines:\n      ${lastLines.join('\n      ')}`);
+    },
+  });
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    progress.warn(`${signal}: stopping the cluster`);
+    void cluster.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  progress.say(`cluster up on ports ${Object.values(cluster.plan.ports).join(', ')}, data under ${cluster.dataRoot}`);
+
+  const ctx: SectionContext = { cluster, profile: options.profile, progress, results: results.sections, note: (text) => results.notes.push(text) };
+  try {
+    for (const name of options.sections) {
+      progress.section(SECTIONS[name].title);
+      const outcome = await runSection(() => SECTIONS[name].run(ctx));
+      (results.sections as Record<string, Outcome<unknown>>)[name] = outcome;
+      if (outcome.status === 'n/a') progress.say(`n/a (${outcome.reason})`);
+      if (outcome.status === 'broken') {
+        progress.warn(`section ${name} broke: ${outcome.error}`);
+        for (const id of cluster.dataNodeIds()) progress.warn(`${id}'s last lines:\n      ${cluster.logs(id).slice(-8).join('\n      ')}`);
+      }
+    }
+  } finally {
+    progress.section('stopping the cluster');
+    await cluster.close();
+    process.removeListener('SIGINT', stopOnSignal);
+    process.removeListener('SIGTERM', stopOnSignal);
+  }
+
+  results.meta.durationS = Math.round(progress.elapsedMs() / 1000);
+  const targets = evaluateTargets(results);
+  process.stdout.write(`\n${renderReport(results, targets)}\n`);
+  const file = await writeResults(options.jsonPath ?? defaultResultsPath(startedAt, options.profile.name), results, targets);
+  process.stderr.write(`\nresults kept in ${file}\n`);
+  if (profileDir) process.stderr.write(`CPU profile of ${options.profileNode} in ${profileDir} (summary: node --import tsx scripts/bench/profile-summary.ts <file>; or open it in Chrome DevTools)\n`);
+  const broken = Object.entries(results.sections).filter(([, o]) => o?.status === 'broken').map(([name]) => name);
+  if (broken.length > 0) process.stderr.write(`the bench broke in: ${broken.join(', ')}\n`);
+  return broken.length > 0 ? 1 : 0;
+}
+
+// Node 20 refuses --cpu-prof in NODE_OPTIONS; the preload starts the same profiler from inside.
+function profilerEnv(dir: string): Record<string, string> {
+  const preload = fileURLToPath(new URL('./cpu-profile-preload.mjs', import.meta.url));
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(preload).href}`.trim(), MIRRORLAB_CPU_PROFILE_DIR: dir };
+}
+
+// Node processes on this machine that are not this bench (another cluster, a test run): they
+// compete for the same cores. Linux only; 0 elsewhere.
+async function countOtherNodeProcesses(): Promise<number> {
+  try {
+    let count = 0;
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
+      if (comm.trim() === 'node') count++;
+    }
+    return count;
+  } catch {
+    return 0;
+  }
+}
+
+async function runSection(run: () => Promise<unknown>): Promise<Outcome<any>> {
+  try {
+    return { status: 'ok', data: await run() };
+  } catch (error) {
+    if (error instanceof NotAvailable) return { status: 'n/a', reason: error.message };
+    return { status: 'broken', error: error instanceof Error ? error.stack ?? error.message : String(error) };
+  }
+}
+
+function newResults(options: BenchOptions, startedAt: Date): BenchResults {
+  const cpus = os.cpus();
+  const settings: Record<string, string> = { FAILOVER_TIMEOUT_MS: String(failoverTimeoutMs()) };
+  for (const name of REPORTED_SETTINGS) if (process.env[name]) settings[name] = process.env[name] as string;
+  return {
+    meta: {
+      startedAt: startedAt.toISOString(),
+      profile: options.profile.name,
+      durationS: 0,
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+      memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+      loadAverageAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+      foreignNodeProcesses: 0,
+      settings,
+      profiledNode: options.profileNode,
+    },
+    sections: {},
+    notes: [],
+  };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`npm run bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

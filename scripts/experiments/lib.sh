@@ -1,0 +1,312 @@
+# shellcheck shell=bash
+# Helpers shared by the experiments (sourced by each NN-*.sh, not run by itself).
+#
+# Every experiment talks to the cluster with curl only, so it runs the same against
+# `docker compose up` and `npm start`. Settings, all from the environment:
+#   CONTROL, PRIMARY, MIRROR, REPLICA_1, REPLICA_2, REPLICA_3
+#                base URL of each service by id (default http://127.0.0.1:7000 ... :7005). The
+#                ids name processes, not roles: after a failover `primary` may be the mirror, so
+#                every experiment asks control (GET /cluster) who the primary is now.
+#   NODE_CMD     how to kill, stop and start a service: the command gets `<action> <id>`. By
+#                default `docker compose` when the compose project runs, else `npm run node --`.
+#   REQUEST_TIMEOUT_S  the bound of every request (default 5 s).
+#   NO_COLOR     plain output.
+# Needs bash (3.2 is enough: macOS), curl, and node for reading JSON fields: the host's node if
+# there is one, else the one in the control container (docker compose exec).
+#
+# Every loop here has a count or a deadline. An experiment exits 0 when what it demonstrates
+# happened and 1 (after saying why) when it did not, so a test can run it.
+
+set -euo pipefail
+
+EXPERIMENTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$EXPERIMENTS_DIR/../.." && pwd)
+
+CONTROL=${CONTROL:-http://127.0.0.1:7000}
+PRIMARY=${PRIMARY:-http://127.0.0.1:7001}
+MIRROR=${MIRROR:-http://127.0.0.1:7002}
+REPLICA_1=${REPLICA_1:-http://127.0.0.1:7003}
+REPLICA_2=${REPLICA_2:-http://127.0.0.1:7004}
+REPLICA_3=${REPLICA_3:-http://127.0.0.1:7005}
+REQUEST_TIMEOUT_S=${REQUEST_TIMEOUT_S:-5}
+
+# A run id keeps this run's keys apart from earlier runs' keys.
+RUN_ID=$(date +%H%M%S)-$$
+
+WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mirrorlab-experiment.XXXXXX")
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  C_BOLD=$'\033[1m' C_DIM=$'\033[2m' C_GREEN=$'\033[32m' C_RED=$'\033[31m' C_CYAN=$'\033[36m' C_YELLOW=$'\033[33m' C_OFF=$'\033[0m'
+else
+  C_BOLD='' C_DIM='' C_GREEN='' C_RED='' C_CYAN='' C_YELLOW='' C_OFF=''
+fi
+
+CHECKS_PASSED=0
+STEP_NUMBER=0
+
+# title "text", then the explanation on stdin (a heredoc).
+title() {
+  printf '\n%s== %s ==%s\n' "$C_BOLD" "$1" "$C_OFF"
+  cat
+  printf '\n'
+}
+
+step() {
+  STEP_NUMBER=$((STEP_NUMBER + 1))
+  printf '\n%s%d. %s%s\n' "$C_CYAN$C_BOLD" "$STEP_NUMBER" "$1" "$C_OFF"
+}
+
+info() { printf '   %s\n' "$*"; }
+# A command a participant could type themselves, shown before it runs.
+shows() { printf '   %s$ %s%s\n' "$C_DIM" "$*" "$C_OFF"; }
+watch() { printf '   %swatch:%s %s\n' "$C_YELLOW" "$C_OFF" "$*"; }
+means() { printf '   %smeans:%s %s\n' "$C_YELLOW" "$C_OFF" "$*"; }
+
+ok() {
+  CHECKS_PASSED=$((CHECKS_PASSED + 1))
+  printf '   %sok%s %s\n' "$C_GREEN" "$C_OFF" "$*"
+}
+
+fail() {
+  printf '\n%sFAILED:%s %s\n' "$C_RED$C_BOLD" "$C_OFF" "$*" >&2
+  exit 1
+}
+
+finish() {
+  printf '\n%sdone: %d checks passed.%s\n' "$C_GREEN$C_BOLD" "$CHECKS_PASSED" "$C_OFF"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup: steps registered with on_exit run in reverse order when the script ends, however it
+# ends, so a failed experiment still heals its faults, restores modes and starts what it killed.
+
+CLEANUPS=(":")
+on_exit() { CLEANUPS+=("$1"); }
+
+run_cleanups() {
+  local i
+  for ((i = ${#CLEANUPS[@]} - 1; i > 0; i--)); do
+    eval "${CLEANUPS[$i]}" || printf '   (cleanup "%s" failed)\n' "${CLEANUPS[$i]}" >&2
+  done
+  rm -rf "$WORK_DIR"
+}
+trap 'status=$?; trap - EXIT; run_cleanups; exit $status' EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Time and waiting
+
+now_ms() {
+  local t
+  t=$(date +%s%3N 2>/dev/null || true)
+  case $t in
+    '' | *N*) perl -MTime::HiRes=time -e 'printf("%d\n", time() * 1000)' ;;
+    *) printf '%s\n' "$t" ;;
+  esac
+}
+
+# wait_for TIMEOUT_S COMMAND...: runs COMMAND every 200 ms until it succeeds (status 0) or the
+# deadline passes (status 1).
+wait_for() {
+  local timeout_s=$1
+  shift
+  local deadline=$(($(now_ms) + timeout_s * 1000))
+  while :; do
+    if "$@"; then return 0; fi
+    if [ "$(now_ms)" -ge "$deadline" ]; then return 1; fi
+    sleep 0.2
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# HTTP: http METHOD URL [JSON_BODY] sets STATUS (000 when nothing answered), BODY and TIME_MS.
+# It never fails the script by itself: the caller decides what a status means.
+
+STATUS='' BODY='' TIME_MS=0
+
+http() {
+  local method=$1 url=$2 body=${3-}
+  local out
+  rm -f "$WORK_DIR/body"
+  local args=(-sS -o "$WORK_DIR/body" -w '%{http_code} %{time_total}' -X "$method" --max-time "$REQUEST_TIMEOUT_S")
+  if [ -n "$body" ]; then args+=(-H 'content-type: application/json' --data-binary "$body"); fi
+  out=$(curl "${args[@]}" "$url" 2>"$WORK_DIR/curl-error") || true
+  STATUS=${out%% *}
+  [ -n "$STATUS" ] || STATUS=000
+  TIME_MS=$(awk -v s="${out#* }" 'BEGIN { printf "%d", s * 1000 }')
+  BODY=$(cat "$WORK_DIR/body" 2>/dev/null || true)
+}
+
+# expect_status CODE WHAT: fails the experiment unless the last request answered CODE.
+expect_status() {
+  [ "$STATUS" = "$1" ] || fail "$2: expected HTTP $1, got $STATUS ${BODY:-$(cat "$WORK_DIR/curl-error" 2>/dev/null)}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# JSON: `json EXPR` reads one JSON document on stdin and prints the JavaScript expression EXPR of
+# it (the document is `d`); strings print raw, other values as JSON, null/undefined as nothing.
+# `jsonl EXPR` does the same with `d` = the array of the JSON lines on stdin.
+
+JSON_JS='
+const fs = require("fs");
+const text = fs.readFileSync(0, "utf8");
+let d;
+try {
+  d = process.argv[2] === "lines"
+    ? text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l))
+    : JSON.parse(text);
+} catch (e) {
+  process.stderr.write("not JSON: " + text.slice(0, 300) + "\n");
+  process.exit(2);
+}
+const v = new Function("d", "return (" + process.argv[1] + ");")(d);
+if (v !== undefined && v !== null) process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
+'
+
+compose() { docker compose -f "$REPO_ROOT/docker-compose.yml" "$@"; }
+
+compose_running() {
+  command -v docker >/dev/null 2>&1 && [ -n "$(compose ps -q --status running control 2>/dev/null || true)" ]
+}
+
+if command -v node >/dev/null 2>&1; then
+  json_node() { node -e "$JSON_JS" "$@"; }
+elif compose_running; then
+  json_node() { compose exec -T control node -e "$JSON_JS" "$@"; }
+else
+  printf 'These experiments read JSON with node: install Node.js, or run the cluster with docker compose.\n' >&2
+  exit 1
+fi
+
+json() { json_node "$1" doc; }
+jsonl() { json_node "$1" lines; }
+# body EXPR: the expression of the last response body.
+body() { printf '%s' "$BODY" | json "$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# The cluster
+
+url_of() {
+  case $1 in
+    control) printf '%s' "$CONTROL" ;;
+    primary) printf '%s' "$PRIMARY" ;;
+    mirror) printf '%s' "$MIRROR" ;;
+    replica-1) printf '%s' "$REPLICA_1" ;;
+    replica-2) printf '%s' "$REPLICA_2" ;;
+    replica-3) printf '%s' "$REPLICA_3" ;;
+    *) fail "no URL for service \"$1\" (set its variable, e.g. REPLICA_1=http://host:7003)" ;;
+  esac
+}
+
+# node_cmd ACTION ID: what `docker compose ACTION ID` or `npm run node -- ACTION ID` does.
+if [ -n "${NODE_CMD:-}" ]; then
+  NODE_CMD_KIND="NODE_CMD"
+elif compose_running; then
+  NODE_CMD="docker compose -f $REPO_ROOT/docker-compose.yml"
+  NODE_CMD_KIND="docker compose"
+else
+  NODE_CMD="npm run --silent node --"
+  NODE_CMD_KIND="npm run node --"
+fi
+
+node_cmd() {
+  shows "$NODE_CMD_KIND $1 $2"
+  # NODE_CMD is a command line: split into words on purpose.
+  # shellcheck disable=SC2086
+  (cd "$REPO_ROOT" && $NODE_CMD "$1" "$2") >"$WORK_DIR/node-cmd.out" 2>&1 || {
+    cat "$WORK_DIR/node-cmd.out" >&2
+    fail "\"$NODE_CMD $1 $2\" failed"
+  }
+  sed 's/^/   /' "$WORK_DIR/node-cmd.out"
+}
+
+preflight() {
+  http GET "$CONTROL/health"
+  [ "$STATUS" = 200 ] || fail "control does not answer at $CONTROL/health. Start the cluster first (docker compose up, or npm start), or set CONTROL=http://host:port."
+  info "control at $CONTROL; services are killed and started with: $NODE_CMD_KIND"
+}
+
+# The primary control sees now (empty when there is none).
+current_primary() {
+  http GET "$CONTROL/cluster"
+  [ "$STATUS" = 200 ] || return 0
+  body 'd.primary'
+}
+
+current_epoch() {
+  http GET "$CONTROL/cluster"
+  [ "$STATUS" = 200 ] || return 0
+  body 'd.epoch'
+}
+
+require_primary() {
+  local primary
+  wait_for 10 has_primary || fail "control names no primary (GET $CONTROL/cluster); is the cluster up?"
+  primary=$(current_primary)
+  printf '%s' "$primary"
+}
+
+has_primary() { [ -n "$(current_primary)" ]; }
+
+# status_field ID EXPR: EXPR of that node's GET /status (empty when it does not answer).
+status_field() {
+  http GET "$(url_of "$1")/status"
+  [ "$STATUS" = 200 ] || return 0
+  body "$2"
+}
+
+mirror_synchronized() { [ "$(status_field "$1" 'd.mirror && d.mirror.state')" = synchronized ]; }
+
+# mirror_of PRIMARY: the id of its mirror.
+mirror_of() { status_field "$1" 'd.mirror && d.mirror.id'; }
+
+# The replicas the primary streams to now, connected ones, one id per line.
+replicas_of() { status_field "$1" 'd.replicas.filter((r) => r.connected).map((r) => r.id).sort().join("\n")'; }
+
+# set_modes JSON: PUT /cluster/modes on control.
+set_modes() {
+  shows "curl -X PUT $CONTROL/cluster/modes -d '$1'"
+  http PUT "$CONTROL/cluster/modes" "$1"
+  expect_status 200 "switching copy modes"
+}
+
+# The copy modes of the primary's copies now, as a JSON object for set_modes.
+current_modes() { status_field "$1" 'Object.fromEntries([...(d.mirror ? [[d.mirror.id, d.mirror.mode]] : []), ...d.replicas.map((r) => [r.id, r.mode])])'; }
+
+# add_fault KIND JSON: POST /faults/KIND on control; prints the new rule's id and registers its
+# removal at exit. Fails the experiment when control has no fault injection.
+add_fault() {
+  shows "curl -X POST $CONTROL/faults/$1 -d '$2'" >&2
+  http POST "$CONTROL/faults/$1" "$2"
+  if [ "$STATUS" = 404 ]; then fail "control has no POST /faults/$1 (404): this experiment needs fault injection (SPEC §5)"; fi
+  case $STATUS in 200 | 201) ;; *) fail "adding a $1 fault: HTTP $STATUS $BODY" ;; esac
+  body 'd.id || (d.rule && d.rule.id) || (d.fault && d.fault.id)'
+}
+
+# heal_fault ID: DELETE /faults/ID (all faults when ID is empty).
+heal_fault() {
+  local url="$CONTROL/faults${1:+/$1}"
+  shows "curl -X DELETE $url"
+  http DELETE "$url"
+  case $STATUS in 200 | 204 | 404) ;; *) info "healing answered HTTP $STATUS $BODY" ;; esac
+}
+
+# put KEY VALUE [QUERY] on the node URL in $WRITE_URL (defaults to the primary's).
+put_kv() {
+  http PUT "${WRITE_URL:?set WRITE_URL}/kv/$1${3:+?$3}" "$2"
+}
+
+# write_logged LOG KEY VALUE [QUERY]: one write, appended to LOG as one JSON line
+# {"key","status","ms","body"} whatever the outcome.
+write_logged() {
+  put_kv "$2" "$3" "${4-}"
+  local answer=${BODY:-null}
+  case $answer in '{'*) ;; *) answer=null ;; esac
+  printf '{"key":"%s","status":%d,"ms":%d,"body":%s}\n' "$2" "$((10#$STATUS))" "$TIME_MS" "$answer" >>"$1"
+}
+
+# The median and 90th percentile of a list of numbers given as JSON, e.g. "[3,1,2]".
+percentiles_js='((xs) => { const s = [...xs].sort((a, b) => a - b); const at = (q) => s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN; return "median " + at(0.5) + " ms, p90 " + at(0.9) + " ms"; })'

@@ -1,0 +1,120 @@
+// Control's fault rule table: the one source of truth for every rule in the cluster. Each rule gets
+// an id (f1, f2, ...; never reused), its creation time and a description. The table is persisted
+// in DATA_DIR (faults.json, written to a temporary file and renamed) so rules outlive a control
+// restart; a table that cannot be read is logged and replaced by an empty one.
+
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { describeRule, type FaultRule, ruleTableHash, ruleTableProblems } from '../../../../shared/fault-rules.ts';
+import type { RuleDraft } from './fault-requests.ts';
+
+interface PersistedTable {
+  nextId: number;
+  rules: FaultRule[];
+}
+
+export class FaultTable {
+  private rules: FaultRule[] = [];
+  private nextId = 1;
+  private hashValue = ruleTableHash([]);
+  // Writes happen one after another, in the order of the changes.
+  private writing: Promise<void> = Promise.resolve();
+  private readonly listeners: Array<(rules: readonly FaultRule[]) => void> = [];
+
+  constructor(
+    private readonly options: { dataDir: string; rulesMax: number; logger: Logger },
+  ) {}
+
+  private get file(): string {
+    return path.join(this.options.dataDir, 'faults.json');
+  }
+
+  // Reads the persisted table, if any. Called once at boot, before the first request.
+  async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOENT') this.options.logger.warn({ err: error }, 'cannot read faults.json; starting with no fault rules');
+      return;
+    }
+    try {
+      const table = JSON.parse(text) as PersistedTable;
+      const problems = ruleTableProblems(table.rules, this.options.rulesMax);
+      if (problems.length > 0 || !Number.isSafeInteger(table.nextId)) throw new Error(problems.join('; ') || 'bad nextId');
+      this.rules = table.rules;
+      this.nextId = table.nextId;
+      this.changed();
+      this.options.logger.info({ rules: this.rules.length }, `fault rules restored from ${this.file}`);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'faults.json is unreadable; starting with no fault rules');
+    }
+  }
+
+  list(): readonly FaultRule[] {
+    return this.rules;
+  }
+
+  get(id: string): FaultRule | undefined {
+    return this.rules.find((r) => r.id === id);
+  }
+
+  // The fingerprint nodes report back in GET /status (see ruleTableHash).
+  get hash(): string {
+    return this.hashValue;
+  }
+
+  get full(): boolean {
+    return this.rules.length >= this.options.rulesMax;
+  }
+
+  // Called after every change with the new table (the link, the push to the nodes, metrics).
+  onChange(listener: (rules: readonly FaultRule[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  // Adds a rule; the caller checked `full` first. Resolves once the table is persisted.
+  async add(draft: RuleDraft, now = new Date()): Promise<FaultRule> {
+    if (this.full) throw new Error(`the fault table holds ${this.options.rulesMax} rules already`);
+    const rule = { ...draft, id: `f${this.nextId++}`, createdAt: now.toISOString(), description: describeRule(draft) } as FaultRule;
+    this.rules = [...this.rules, rule];
+    await this.commit();
+    return rule;
+  }
+
+  // Removes one rule; null when there is no such id.
+  async remove(id: string): Promise<FaultRule | null> {
+    const rule = this.get(id);
+    if (!rule) return null;
+    this.rules = this.rules.filter((r) => r.id !== id);
+    await this.commit();
+    return rule;
+  }
+
+  // Removes every rule (heal all); returns what was removed.
+  async clear(): Promise<FaultRule[]> {
+    const removed = this.rules;
+    this.rules = [];
+    await this.commit();
+    return removed;
+  }
+
+  private changed(): void {
+    this.hashValue = ruleTableHash(this.rules);
+    for (const listener of this.listeners) listener(this.rules);
+  }
+
+  private async commit(): Promise<void> {
+    this.changed();
+    const table: PersistedTable = { nextId: this.nextId, rules: this.rules };
+    const write = this.writing.then(async () => {
+      const temporary = `${this.file}.tmp`;
+      await writeFile(temporary, JSON.stringify(table, null, 2));
+      await rename(temporary, this.file);
+    });
+    // A failed write is logged; the rules still act (they live in memory and on the nodes).
+    this.writing = write.catch((error) => this.options.logger.error({ err: error }, 'cannot persist the fault rules'));
+    await this.writing;
+  }
+}

@@ -1,0 +1,218 @@
+// The witness (SQL Server's third party of a mirroring session): it hears every node's heartbeat,
+// grants or refuses automatic failover, consents before a primary stops waiting for its mirror,
+// and carries out planned and forced failovers. Every decision is serialized and made durable
+// before anyone learns of it.
+
+import type { Logger } from 'pino';
+import { request } from 'undici';
+import { limits } from '../../../../shared/limits.ts';
+import { authHeaders } from '../../../../shared/protocol.ts';
+import type { ControlConfig } from '../config.ts';
+import { decideAutomaticFailover, type WitnessRecord, WitnessStore } from './witness-state.ts';
+
+export type EmitEvent = (type: string, fields: Record<string, unknown>) => void;
+
+export interface HeartbeatBody {
+  role: string;
+  epoch: number;
+  lsn: number;
+  mirrorId?: string | null;
+}
+
+export interface WitnessView {
+  epoch: number;
+  primaryId: string | null;
+  mirrorId: string | null;
+}
+
+export class WitnessError extends Error {
+  constructor(
+    readonly code: string,
+    readonly statusCode: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export class Witness {
+  private readonly store: WitnessStore;
+  private readonly heard = new Map<string, { at: number; role: string; epoch: number; lsn: number }>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly config: ControlConfig,
+    private readonly logger: Logger,
+    private readonly emit: EmitEvent,
+  ) {
+    this.store = new WitnessStore(config.dataDir);
+  }
+
+  async load(): Promise<void> {
+    const record = await this.store.load();
+    this.logger.info(record, 'witness state loaded');
+  }
+
+  get record(): WitnessRecord {
+    return this.store.record;
+  }
+
+  view(): WitnessView {
+    const { epoch, primaryId, mirrorId } = this.store.record;
+    return { epoch, primaryId, mirrorId };
+  }
+
+  // How long ago the witness heard `id`; since control started if never.
+  heardMsAgo(id: string): number {
+    return Date.now() - (this.heard.get(id)?.at ?? this.startedAt);
+  }
+
+  describe() {
+    const nodes: Record<string, unknown> = {};
+    for (const [id, h] of this.heard) nodes[id] = { ...h, heardMsAgo: Date.now() - h.at };
+    return { ...this.store.record, failoverTimeoutMs: this.config.failoverTimeoutMs, nodes };
+  }
+
+  // Decisions run one at a time: each reads the record, maybe saves it, then answers.
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  heartbeat(id: string, body: HeartbeatBody): Promise<WitnessView> {
+    this.heard.set(id, { at: Date.now(), role: body.role, epoch: body.epoch, lsn: body.lsn });
+    return this.serial(async () => {
+      const record = this.store.record;
+      if (body.role === 'primary' && body.epoch > record.epoch) {
+        // A fresh witness (or one whose data was lost) learns the cluster from its primary.
+        await this.store.save({ epoch: body.epoch, primaryId: id, mirrorId: body.mirrorId ?? null, mirrorSynchronized: false });
+        this.logger.info({ primary: id, epoch: body.epoch, mirror: body.mirrorId }, 'witness adopted the primary');
+      } else if (body.role === 'primary' && id !== record.primaryId && record.mirrorId === null) {
+        // A stale primary returns: it rejoins into the free mirror slot.
+        await this.store.save({ mirrorId: id, mirrorSynchronized: false });
+        this.emit('mirror-assigned', { node: id, primary: record.primaryId, epoch: record.epoch, reason: 'the old primary rejoined' });
+      }
+      return this.view();
+    });
+  }
+
+  // The primary reports its mirror synchronized, or asks consent to stop waiting for it.
+  mirrorState(id: string, body: { epoch: number; synchronized: boolean; seq: number }): Promise<{ consent: boolean } & WitnessView> {
+    return this.serial(async () => {
+      const record = this.store.record;
+      if (id !== record.primaryId || body.epoch !== record.epoch) {
+        throw new WitnessError('stale_epoch', 409, `${id} is not the primary at epoch ${body.epoch}; the primary is ${record.primaryId} at epoch ${record.epoch}`, { ...this.view() });
+      }
+      if (body.seq > record.mirrorReportSeq) {
+        await this.store.save({ mirrorSynchronized: body.synchronized, mirrorReportSeq: body.seq });
+        this.emit(body.synchronized ? 'mirror-synchronized' : 'mirror-released', { primary: id, mirror: record.mirrorId, epoch: record.epoch });
+      }
+      return { consent: true, ...this.view() };
+    });
+  }
+
+  // The mirror asks to take over after losing the primary.
+  requestFailover(id: string, body: { epoch: number; lsn: number }): Promise<{ granted: boolean; reason?: string } & WitnessView> {
+    return this.serial(async () => {
+      const record = this.store.record;
+      const primaryId = record.primaryId ?? '';
+      this.emit('failover-requested', { candidate: id, epoch: body.epoch, lsn: body.lsn, primary: primaryId });
+      const decision = decideAutomaticFailover(record, { id, epoch: body.epoch }, this.heardMsAgo(primaryId), this.config.failoverTimeoutMs);
+      if (!decision.granted) {
+        this.logger.warn({ candidate: id, reason: decision.reason }, 'failover refused');
+        this.emit('failover-refused', { candidate: id, reason: decision.reason, epoch: record.epoch });
+        return { granted: false, reason: decision.reason, ...this.view() };
+      }
+      await this.store.save({ epoch: decision.epoch, primaryId: id, mirrorId: null, mirrorSynchronized: false });
+      this.logger.info({ from: primaryId, to: id, epoch: decision.epoch }, `failover granted: ${id} is primary at epoch ${decision.epoch}`);
+      this.emit('failover-granted', { from: primaryId, to: id, epoch: decision.epoch, lsn: body.lsn, automatic: true });
+      void this.announceAll();
+      return { granted: true, ...this.view() };
+    });
+  }
+
+  // POST /cluster/failover. Planned: the primary drains into its synchronized mirror, roles swap,
+  // nothing is lost. Forced: the target becomes primary now; what it lacks is counted and reported.
+  failover(to: string, force: boolean) {
+    return this.serial(async () => {
+      const record = this.store.record;
+      const ids = this.config.peers.map((p) => p.id);
+      if (!ids.includes(to)) throw new WitnessError('unknown_node', 400, `"${to}" is not a data node (valid: ${ids.join(', ')})`, { valid: ids });
+      if (to === record.primaryId) throw new WitnessError('already_primary', 409, `${to} is already the primary`);
+      return force ? this.forced(to, record) : this.planned(to, record);
+    });
+  }
+
+  private async planned(to: string, record: WitnessRecord) {
+    if (to !== record.mirrorId || !record.mirrorSynchronized) {
+      throw new WitnessError('not_synchronized', 409, `a planned failover goes to the synchronized mirror (${record.mirrorId ?? 'none'}${record.mirrorSynchronized ? '' : ', not synchronized now'}); use "force": true to promote ${to} anyway and lose what it lacks`);
+    }
+    const from = record.primaryId as string;
+    const drained = await this.command(from, '/internal/step-down', { epoch: record.epoch, timeoutMs: 5000 });
+    if (drained.status !== 200) throw new WitnessError('step_down_failed', 503, `the primary could not hand over: ${drained.body?.message ?? drained.status}; nothing changed`);
+    const epoch = record.epoch + 1;
+    await this.store.save({ epoch, primaryId: to, mirrorId: from, mirrorSynchronized: false });
+    this.emit('failover-granted', { from, to, epoch, lsn: drained.body.lsn, planned: true });
+    await this.announceAll();
+    return { planned: true, from, to, epoch, lsn: drained.body.lsn as number, lostWrites: 0 };
+  }
+
+  private async forced(to: string, record: WitnessRecord) {
+    const statuses = await Promise.all(this.config.peers.map(async (p) => (await this.command(p.id, '/status', null, 'GET').catch(() => null))?.body));
+    const target = statuses.find((s) => s?.id === to);
+    if (!target) throw new WitnessError('unreachable', 503, `${to} does not answer; it cannot be promoted`);
+    const alive = statuses.filter(Boolean);
+    const highest = Math.max(target.lsn, ...alive.map((s) => s.lsn as number));
+    // Above every epoch anyone knows: the witness may not have heard a primary that died early,
+    // and two primaries must never share an epoch.
+    const epoch = Math.max(record.epoch, ...alive.map((s) => s.epoch as number)) + 1;
+    const from = record.primaryId;
+    await this.store.save({ epoch, primaryId: to, mirrorId: record.mirrorId === to ? null : record.mirrorId, mirrorSynchronized: false });
+    const lost = { lostWrites: highest - target.lsn, lostLsns: highest > target.lsn ? [target.lsn + 1, highest] : [] };
+    this.logger.warn({ from, to, epoch, ...lost }, `forced failover: ${to} is primary at epoch ${epoch}`);
+    this.emit('failover-granted', { from, to, epoch, forced: true, lsn: target.lsn, ...lost });
+    await this.announceAll();
+    return { forced: true, from, to, epoch, lsn: target.lsn as number, ...lost };
+  }
+
+  // POST /cluster/mirror: a caught-up node takes the mirror slot.
+  assignMirror(node: string) {
+    return this.serial(async () => {
+      const record = this.store.record;
+      const ids = this.config.peers.map((p) => p.id);
+      if (!ids.includes(node) || node === record.primaryId) {
+        throw new WitnessError('bad_node', 400, `"${node}" cannot be the mirror (valid: ${ids.filter((i) => i !== record.primaryId).join(', ')})`);
+      }
+      const previous = record.mirrorId;
+      await this.store.save({ mirrorId: node, mirrorSynchronized: false });
+      this.emit('mirror-assigned', { node, previous, primary: record.primaryId, epoch: record.epoch });
+      await this.announceAll();
+      return { mirror: node, previous, epoch: record.epoch, primary: record.primaryId };
+    });
+  }
+
+  // Tells every node the current view at once (heartbeats would carry it within HEARTBEAT_MS).
+  private async announceAll(): Promise<void> {
+    const view = this.view();
+    await Promise.all(this.config.peers.map((p) => this.command(p.id, '/internal/assign', view).catch(() => undefined)));
+  }
+
+  // Control's levers on a node: the cluster secret, a deadline, never subject to fault rules.
+  private async command(id: string, path: string, body: unknown, method: 'GET' | 'POST' = 'POST') {
+    const peer = this.config.peers.find((p) => p.id === id);
+    if (!peer) throw new WitnessError('unknown_node', 400, `unknown node ${id}`);
+    const timeoutMs = (body as { timeoutMs?: number } | null)?.timeoutMs ?? limits.peerRequestTimeoutMs;
+    const response = await request(`${peer.url}${path}`, {
+      method,
+      headers: { ...authHeaders(this.config.clusterSecret, this.config.nodeId), ...(body === null ? {} : { 'content-type': 'application/json' }) },
+      body: body === null ? undefined : JSON.stringify(body),
+      headersTimeout: timeoutMs + 1000,
+      bodyTimeout: timeoutMs + 1000,
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, body: text ? JSON.parse(text) : null };
+  }
+}
