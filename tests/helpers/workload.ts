@@ -9,6 +9,8 @@ export interface AckedWrite {
   epoch: number;
   ackedBy: string[];
   degraded: boolean;
+  // When the test received the acknowledgement (ms since the epoch).
+  at: number;
 }
 
 export interface Workload {
@@ -31,7 +33,7 @@ export function startWrites(options: { urls: () => string[]; prefix: string; ack
         if (response.status === 307 && typeof response.headers.location === 'string') {
           response = await putJson(response.headers.location, { w, i }, { timeoutMs: 5000 });
         }
-        if (response.status === 200) acked.push({ key, lsn: response.body.lsn, epoch: response.body.epoch, ackedBy: response.body.ackedBy, degraded: response.body.degraded });
+        if (response.status === 200) acked.push({ key, lsn: response.body.lsn, epoch: response.body.epoch, ackedBy: response.body.ackedBy, degraded: response.body.degraded, at: Date.now() });
         else errors++;
       } catch {
         errors++;

@@ -107,7 +107,7 @@ export function buildControlApp(config: ControlConfig, logger: Logger): FastifyI
 
   // The witness: failover decisions, persisted in DATA_DIR so a control restart keeps them.
   const witnessLogger = logger.child({ component: 'witness' });
-  const witness = new Witness(config, witnessLogger, (type, fields) => {
+  const witness = new Witness(config, witnessLogger, link, (type, fields) => {
     witnessLogger.info({ event: type, ...fields }, type);
     events.emit(type, fields);
   });

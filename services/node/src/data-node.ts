@@ -274,6 +274,13 @@ export class DataNode {
       return;
     }
     if (this.role === 'primary') {
+      if (view.mirrorId === null) {
+        // The slot is free: our next heartbeat lets the witness give it to us. Until then we
+        // stay fenced rather than guess a role.
+        this.primary?.fence(view.epoch);
+        this.witness.poke();
+        return;
+      }
       const why = `stepped down: ${view.primaryId} is primary at epoch ${view.epoch}`;
       if (view.mirrorId === me) await this.becomeMirror(view.primaryId, view.epoch, why);
       else await this.becomeReplica(view.primaryId, view.epoch, why);

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { request } from 'undici';
 import { limits } from '../../../../shared/limits.ts';
+import type { Link } from '../../../../shared/link.ts';
 import { authHeaders } from '../../../../shared/protocol.ts';
 import type { ControlConfig } from '../config.ts';
 import { decideAutomaticFailover, type WitnessRecord, WitnessStore } from './witness-state.ts';
@@ -45,6 +46,9 @@ export class Witness {
   constructor(
     private readonly config: ControlConfig,
     private readonly logger: Logger,
+    // Announcements travel like any peer message: a partitioned node learns of a new epoch only
+    // when the partition heals (or from its own heartbeat), as with a cut cable.
+    private readonly link: Link,
     private readonly emit: EmitEvent,
   ) {
     this.store = new WitnessStore(config.dataDir);
@@ -196,8 +200,19 @@ export class Witness {
 
   // Tells every node the current view at once (heartbeats would carry it within HEARTBEAT_MS).
   private async announceAll(): Promise<void> {
-    const view = this.view();
-    await Promise.all(this.config.peers.map((p) => this.command(p.id, '/internal/assign', view).catch(() => undefined)));
+    const body = JSON.stringify(this.view());
+    await Promise.all(
+      this.config.peers.map((p) =>
+        this.link
+          .request(p.id, `${p.url}/internal/assign`, {
+            method: 'POST',
+            headers: { ...authHeaders(this.config.clusterSecret, this.config.nodeId), 'content-type': 'application/json' },
+            body,
+            timeoutMs: limits.peerRequestTimeoutMs,
+          })
+          .catch(() => undefined),
+      ),
+    );
   }
 
   // Control's levers on a node: the cluster secret, a deadline, never subject to fault rules.

@@ -177,6 +177,8 @@ export class PrimaryRole {
   // New entries reached the state, or the mirror confirmed some: release what the gate allows.
   released(): void {
     for (const sender of this.senders) sender.pump();
+    // A drain waits on local durability as well as on the mirror's confirmation.
+    if (this.drainingUntil > 0) this.registry.changed();
   }
 
   mirrorWaited(): boolean {
@@ -233,6 +235,7 @@ export class PrimaryRole {
     const progress = () => ackProgress(level, lsn, selfId, this.registry.list(), this.mirrorWaited());
     const satisfied = await this.registry.waitUntil(() => !this.stopped && progress().satisfied, this.ctx.config.syncTimeoutMs);
     if (this.stopped) throw errors.notPrimary(null, null, null);
+    if (this.fencedBy !== null) throw errors.noQuorumAfterAppend(lsn);
     const result = progress();
     if (satisfied) return result;
     const mirrorId = this.mirrorId;

@@ -65,7 +65,8 @@ export class WitnessClient {
         method: 'POST',
         headers: { ...authHeaders(this.ctx.secret, this.ctx.selfId), 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        timeoutMs: Math.max(300, this.ctx.heartbeatMs * 2),
+        // Well inside the lease (⅔ of the failover timeout), with room for a loaded machine.
+        timeoutMs: Math.max(500, this.ctx.heartbeatMs * 3),
       })
       .catch(() => null);
     if (!response) return null;
