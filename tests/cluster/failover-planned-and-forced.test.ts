@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getJson, postJson, putJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { deleteJson, getJson, postJson, putJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
 import { startWrites } from '../helpers/workload.ts';
 
 let cluster: TestCluster | undefined;
@@ -45,33 +45,38 @@ describe('planned failover', () => {
 });
 
 describe('forced failover', () => {
-  it('to a lagging replica reports what it lacks; the mirror rolls those entries back', async () => {
+  it('to a lagging replica reports what it lacks; the copies that held it roll it back', async () => {
     const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror', 'replica-1'] }));
     await synchronized(c, 'primary');
     const first = await putJson(`${c.url('primary')}/kv/shared`, 'everyone has this');
     await waitFor(async () => (await getJson(`${c.url('replica-1')}/status`)).body.appliedLsn >= first.body.lsn, { what: 'replica-1 to catch up' });
-    await c.kill('replica-1');
+    // replica-1 falls behind: cut it off from the primary (the primary stays up, so no automatic
+    // failover can interfere).
+    const cut = await postJson(`${c.url('control')}/faults/partition`, { from: 'primary', to: 'replica-1', bidirectional: true });
+    expect(cut.status).toBe(201);
     let last = 0;
     for (let i = 0; i < 30; i++) last = (await putJson(`${c.url('primary')}/kv/only-old/${i}`, i)).body.lsn;
-    await c.kill('primary');
-    await c.start('replica-1');
 
     const forced = await postJson(`${c.url('control')}/cluster/failover`, { to: 'replica-1', force: true });
     expect(forced.status).toBe(200);
-    expect(forced.body).toMatchObject({ forced: true, to: 'replica-1', epoch: 2 });
+    expect(forced.body).toMatchObject({ forced: true, from: 'primary', to: 'replica-1', epoch: 2 });
     expect(forced.body.lostWrites).toBeGreaterThanOrEqual(30);
     expect(forced.body.lostLsns[1]).toBeGreaterThanOrEqual(last);
+    await deleteJson(`${c.url('control')}/faults`);
 
-    // The mirror held the lost entries: it rolls them back, keeps them in a file, resynchronizes.
+    // The mirror keeps its slot under the new primary: it rolls back what replica-1 never had,
+    // keeps it in a file, and resynchronizes. The old primary becomes a replica and does the same.
     await synchronized(c, 'replica-1');
     const mirror = await waitFor(async () => {
       const s = (await getJson(`${c.url('mirror')}/status`)).body;
       return s.role === 'mirror' && s.epoch === 2 ? s : null;
     }, { what: 'the mirror to follow replica-1' });
     expect(mirror.primary).toBe('replica-1');
-    const files = await readdir(path.join(c.dataRoot, 'mirror', 'rollback'));
-    expect(files.length).toBe(1);
-    expect(c.logs('mirror').some((l) => l.includes('rolled back'))).toBe(true);
+    for (const id of ['mirror', 'primary']) {
+      await waitFor(async () => (await readdir(path.join(c.dataRoot, id, 'rollback')).catch(() => [])).length === 1, { what: `${id}'s rollback file` });
+      expect(c.logs(id).some((l) => l.includes('rolled back'))).toBe(true);
+    }
+    await waitFor(async () => (await getJson(`${c.url('primary')}/status`)).body.role === 'replica', { what: 'the old primary to be a replica' });
     expect((await putJson(`${c.url('replica-1')}/kv/new-era`, 1)).status).toBe(200);
     expect((await getJson(`${c.url('replica-1')}/kv/only-old/0`)).status).toBe(404);
   });
