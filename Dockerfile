@@ -12,8 +12,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # --omit=dev drops typescript, vitest, dclint and the type packages. --ignore-scripts: no install
 # script runs; esbuild (under tsx) gets its binary from its platform package all the same.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime ---
 FROM node:24-slim

@@ -129,7 +129,7 @@ export class Link {
     const headers: Record<string, string> = { [HEADER_NODE_ID]: this.selfId, ...options.headers };
     if (options.controlPlane) headers[HEADER_PLANE] = 'control';
     try {
-      if (!options.controlPlane) await this.beforeRequest(peerId, signal);
+      if (!options.controlPlane) await this.beforeRequest(peerId, signal, options.timeoutMs);
       const response = await request(url, {
         method: options.method,
         headers,
@@ -149,7 +149,7 @@ export class Link {
 
   // Applies the rules to one request before it leaves: resolves when it may go, throws when it
   // must not (a reset at once; a timeout or abort when it hung until the signal fired).
-  private async beforeRequest(peerId: string, signal: AbortSignal): Promise<void> {
+  private async beforeRequest(peerId: string, signal: AbortSignal, timeoutMs: number): Promise<void> {
     for (;;) {
       const verdict = this.verdict(peerId);
       switch (verdict.action) {
@@ -162,7 +162,10 @@ export class Link {
           await untilAborted(signal);
           throw signal.reason;
         case 'drop':
-          if (!(await this.heldWhile(() => this.dropped(peerId), signal, Number.POSITIVE_INFINITY))) throw signal.reason;
+          if (!(await this.heldWhile(() => this.dropped(peerId), signal, timeoutMs))) {
+            await untilAborted(signal);
+            throw signal.reason;
+          }
           // Healed before the sender gave up: decide again under the rules as they are now.
           continue;
       }

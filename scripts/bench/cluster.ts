@@ -12,6 +12,15 @@ import { CONTROL_ID, defaultTopology, planCluster, type ClusterPlan } from '../.
 import { getJson, pollUntil } from './http.ts';
 
 const HEALTH_TIMEOUT_MS = 30_000;
+// Warnings and errors kept for the report (the oldest are dropped past this).
+const WARNINGS_MAX = 1000;
+
+export interface LoggedWarning {
+  atMs: number;
+  id: string;
+  level: 'warn' | 'error' | 'fatal';
+  msg: string;
+}
 const STOP_TIMEOUT_MS = 10_000;
 
 export interface BenchClusterOptions {
@@ -23,6 +32,10 @@ export interface BenchClusterOptions {
 }
 
 export class BenchCluster {
+  // What the services logged at warn and above, in order: a stall in a figure often has its
+  // explanation here (a mirror suspended, a stream reconnected).
+  readonly warnings: LoggedWarning[] = [];
+
   private constructor(
     readonly plan: ClusterPlan,
     readonly processes: ClusterProcesses,
@@ -40,6 +53,7 @@ export class BenchCluster {
       serviceEnv: options.serviceEnv,
       restartPolicy: null,
       stopTimeoutMs: STOP_TIMEOUT_MS,
+      onLine: (id, line) => cluster?.noteLine(id, line),
       onEvent: (event) => {
         if (event.type === 'exited' && !event.requested && cluster) {
           options.onUnexpectedExit(event.id, describeProcessEvent(event), processes.logs(event.id).slice(-15));
@@ -54,6 +68,31 @@ export class BenchCluster {
       throw error;
     }
     return cluster;
+  }
+
+  // pino levels: 40 warn, 50 error, 60 fatal. Lines that are not JSON are not the services' logs.
+  private noteLine(id: string, line: string): void {
+    const level = /"level":(40|50|60)[,}]/.exec(line)?.[1];
+    if (!level) return;
+    let msg = line;
+    try {
+      msg = String((JSON.parse(line) as { msg?: unknown }).msg ?? line);
+    } catch {
+      // keep the raw line
+    }
+    this.warnings.push({ atMs: performance.now(), id, level: level === '40' ? 'warn' : level === '50' ? 'error' : 'fatal', msg });
+    if (this.warnings.length > WARNINGS_MAX) this.warnings.splice(0, this.warnings.length - WARNINGS_MAX);
+  }
+
+  // Warnings logged since `sinceMs` (performance.now() time), counted by node and message.
+  warningsSince(sinceMs: number): string[] {
+    const counts = new Map<string, number>();
+    for (const w of this.warnings) {
+      if (w.atMs < sinceMs) continue;
+      const key = `${w.id} ${w.level} "${w.msg}"`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return [...counts].map(([key, n]) => (n > 1 ? `${key} ×${n}` : key));
   }
 
   get dataRoot(): string {

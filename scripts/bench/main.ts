@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BenchCluster } from './cluster.ts';
+import { ContentionMonitor } from './contention.ts';
 import { parseArgs, USAGE, type BenchOptions, type SectionName } from './options.ts';
 import { Progress } from './progress.ts';
 import { renderReport } from './report.ts';
@@ -58,6 +59,7 @@ async function main(): Promise<number> {
   }
   const profileDir = options.profileNode ? await mkdtemp(path.join(os.tmpdir(), 'mirrorlab-cpuprof-')) : null;
 
+  const contention = new ContentionMonitor().start();
   progress.section(`starting a fresh cluster (${options.profile.name} run; sections: ${options.sections.join(', ')})`);
   const cluster = await BenchCluster.start({
     serviceEnv: options.profileNode && profileDir ? { [options.profileNode]: profilerEnv(profileDir) } : undefined,
@@ -79,7 +81,12 @@ async function main(): Promise<number> {
   try {
     for (const name of options.sections) {
       progress.section(SECTIONS[name].title);
+      const sectionStartedMs = performance.now();
       const outcome = await runSection(() => SECTIONS[name].run(ctx));
+      const warnings = cluster.warningsSince(sectionStartedMs);
+      if (warnings.length > 0) {
+        results.notes.push(`${name}: the nodes logged ${warnings.slice(0, 8).join('; ')}${warnings.length > 8 ? `; and ${warnings.length - 8} more kinds` : ''}`);
+      }
       (results.sections as Record<string, Outcome<unknown>>)[name] = outcome;
       if (outcome.status === 'n/a') progress.say(`n/a (${outcome.reason})`);
       if (outcome.status === 'broken') {
@@ -95,6 +102,13 @@ async function main(): Promise<number> {
   }
 
   results.meta.durationS = Math.round(progress.elapsedMs() / 1000);
+  const foreign = await contention.stop();
+  if (foreign) {
+    results.meta.foreignCpuPercent = foreign.foreignCpuPercent;
+    if (foreign.foreignCpuPercent >= 10) {
+      results.notes.push(`other processes on this machine used ${foreign.foreignCpuPercent} % of a core on average during the run (up to ${foreign.foreignBusyProcessesMax} busy at once): the figures are pessimistic`);
+    }
+  }
   const targets = evaluateTargets(results);
   process.stdout.write(`\n${renderReport(results, targets)}\n`);
   const file = await writeResults(options.jsonPath ?? defaultResultsPath(startedAt, options.profile.name), results, targets);
@@ -152,6 +166,7 @@ function newResults(options: BenchOptions, startedAt: Date): BenchResults {
       memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
       loadAverageAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
       foreignNodeProcesses: 0,
+      foreignCpuPercent: null,
       settings,
       profiledNode: options.profileNode,
     },

@@ -2,7 +2,7 @@
 // met, then what the run noticed. Rendered from the results alone (pure), so the README can show
 // exactly what a run printed.
 
-import { findRow, type BenchResults, type Outcome } from './results.ts';
+import { findRow, type BenchResults, type LagData, type Outcome } from './results.ts';
 import { fmtInt, fmtMs, fmtRatio } from './format.ts';
 import { ratio, round } from './stats.ts';
 import type { TargetCheck } from './targets.ts';
@@ -22,10 +22,19 @@ function section<T>(title: string, outcome: Outcome<T> | undefined, body: (data:
   return [title, ...body(outcome.data), ''];
 }
 
+// The worst lag samples and when they came: all at one moment is a stall, spread out is load.
+function worstLags(d: LagData): string[] {
+  const worst = Object.entries(d.copies).flatMap(([id, p]) => p.worst.map((w) => ({ id, ...w })));
+  const p99Max = Math.max(...Object.values(d.copies).map((p) => p.lag.p99Ms));
+  const spikes = worst.filter((w) => w.lagMs > 2 * p99Max || w.lagMs > 100).sort((a, b) => a.atS - b.atS);
+  if (spikes.length === 0) return [];
+  return [`  worst: ${spikes.map((w) => `${ms(w.lagMs)} on ${w.id} at ${w.atS} s`).join(', ')}`];
+}
+
 export function renderReport(results: BenchResults, targets: readonly TargetCheck[]): string {
   const { meta, sections: s } = results;
   const lines: string[] = [
-    `mirrorlab bench (${meta.profile}) — ${meta.startedAt} · node ${meta.node} · ${meta.platform}, ${meta.cpus} × ${meta.cpuModel}, ${meta.memoryGiB} GiB · took ${Math.round(meta.durationS)} s · load avg at start ${meta.loadAverageAtStart}`,
+    `mirrorlab bench (${meta.profile}) — ${meta.startedAt} · node ${meta.node} · ${meta.platform}, ${meta.cpus} × ${meta.cpuModel}, ${meta.memoryGiB} GiB · took ${Math.round(meta.durationS)} s · load avg at start ${meta.loadAverageAtStart}${meta.foreignCpuPercent === null ? '' : ` · other processes used ${meta.foreignCpuPercent} % of a core meanwhile`}`,
     `settings: ${Object.entries(meta.settings).map(([k, v]) => `${k}=${v}`).join(' ')} (others at their defaults)${meta.profiledNode ? ` · ${meta.profiledNode} under the CPU profiler` : ''}`,
     '',
   ];
@@ -69,6 +78,7 @@ export function renderReport(results: BenchResults, targets: readonly TargetChec
     `  ack=local at ${int(d.targetRatePerS)}/s (half of ${int(d.localThroughputPerS)}/s; achieved ${int(d.achievedRatePerS)}/s), ~${int(d.probesPerCopy)} probes per replica`,
     ...Object.entries(d.copies).map(([id, p]) =>
       row([id, `p50 ${ms(p.lag.p50Ms)}`, `p99 ${ms(p.lag.p99Ms)}`, `max ${ms(p.lag.maxMs)}`, `(includes a read round trip: p50 ${ms(p.readRtt.p50Ms)})`], [10, 14, 14, 16])),
+    ...worstLags(d),
   ]));
 
   lines.push(...section('CATCH-UP', s.catchup, (d) => {
@@ -86,8 +96,9 @@ export function renderReport(results: BenchResults, targets: readonly TargetChec
   ));
 
   lines.push(...section('FAILOVER (SIGKILL of the primary under load, 8 sync writers)', s.failover, (d) => [
-    `  ${d.kills.length} kills: p50 ${ms(d.p50Ms)}, max ${ms(d.maxMs)}; FAILOVER_TIMEOUT_MS = ${d.failoverTimeoutMs}`,
+    `  ${d.kills.length} kill${d.kills.length === 1 ? '' : 's'}: p50 ${ms(d.p50Ms)}, max ${ms(d.maxMs)}; FAILOVER_TIMEOUT_MS = ${d.failoverTimeoutMs}`,
     ...d.kills.map((k, i) => `  kill ${i + 1}: ${k.killed} → ${k.newPrimary} (epoch ${k.epochBefore}→${k.epochAfter}) ${ms(k.failoverMs)}; rejoined as synchronized mirror in ${ms(k.rejoinMs)}`),
+    `  writes that failed meanwhile: ${Object.entries(d.writerErrors).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     ...d.notes.map((n) => `  note: ${n}`),
   ], [`  FAILOVER_TIMEOUT_MS = ${meta.settings.FAILOVER_TIMEOUT_MS ?? 'default'}`]));
 

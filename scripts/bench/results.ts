@@ -109,6 +109,9 @@ export interface FailoverData {
   kills: FailoverKill[];
   p50Ms: number;
   maxMs: number;
+  // Failed writes of the following writers over the whole section, by cause (refusals of the
+  // dead node, 307s, timeouts): the cost clients saw, and a clue when a failover did not happen.
+  writerErrors: Record<string, number>;
   notes: string[];
 }
 
@@ -126,6 +129,8 @@ export interface BenchResults {
     // shares two cores with whatever else runs, so a busy machine makes every figure worse.
     loadAverageAtStart: number;
     foreignNodeProcesses: number;
+    // CPU other processes used during the run, in % of one core (null without /proc).
+    foreignCpuPercent: number | null;
     settings: Record<string, string>;
     profiledNode: string | null;
   };

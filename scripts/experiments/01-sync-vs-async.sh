@@ -6,6 +6,7 @@
 # the primary acknowledges without waiting for it; a sync replica acknowledges every write.
 # The copy modes are restored at the end.
 
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WRITES=${WRITES:-20}
@@ -25,14 +26,22 @@ P=$(require_primary)
 WRITE_URL=$(url_of "$P")
 M=$(mirror_of "$P")
 [ -n "$M" ] || fail "the primary $P has no mirror (GET $WRITE_URL/status)"
-REPLICAS=$(replicas_of "$P")
-R=${REPLICA:-$(printf '%s\n' "$REPLICAS" | head -n 1)}
+KNOWN=" $(control_nodes) "
+# The connected replicas whose mode control can switch.
+REPLICAS=''
+for id in $(replicas_of "$P"); do case $KNOWN in *" $id "*) REPLICAS="$REPLICAS $id" ;; esac; done
+REPLICAS=${REPLICAS# }
+R=${REPLICA:-${REPLICAS%% *}}
 [ -n "$R" ] || fail "the primary $P streams to no replica right now"
-info "primary: $P, mirror: $M, replicas: $(printf '%s' "$REPLICAS" | tr '\n' ' ')"
+info "primary: $P, mirror: $M, replicas: $REPLICAS"
 
-SAVED_MODES=$(current_modes "$P")
+SAVED_MODES=$(current_modes "$P" "$M $REPLICAS")
 info "copy modes now: $SAVED_MODES (restored at the end)"
-on_exit "http PUT '$CONTROL/cluster/modes' '$SAVED_MODES'; info 'copy modes restored: $SAVED_MODES'"
+restore_modes() {
+  http PUT "$CONTROL/cluster/modes" "$SAVED_MODES"
+  if [ "$STATUS" = 200 ]; then info "copy modes restored: $SAVED_MODES"; else info "could not restore the copy modes $SAVED_MODES: HTTP $STATUS $BODY"; fi
+}
+on_exit restore_modes
 
 # modes_json MIRROR_MODE SYNC_REPLICA: the mirror in that mode, that replica sync, the others async.
 modes_json() {

@@ -10,6 +10,7 @@
 # and after the kill reads back from the new primary; the old primary rejoins as mirror and
 # becomes synchronized.
 
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KILL_AFTER=${KILL_AFTER:-30}
@@ -30,6 +31,7 @@ P=$(require_primary)
 M=$(mirror_of "$P")
 [ -n "$M" ] || fail "the primary $P has no mirror"
 wait_for 10 mirror_synchronized "$P" || fail "the mirror $M is not synchronized: automatic failover needs a synchronized mirror (is it in async mode? run experiment 1's restore, or PUT /cluster/modes {\"$M\":\"sync\"})"
+wait_for 10 witness_agrees "$P" "$M" || fail "the witness does not see $M as the synchronized mirror of $P (GET $CONTROL/witness: $BODY), so it would refuse a failover"
 EPOCH0=$(current_epoch)
 info "primary: $P at epoch $EPOCH0, mirror: $M (synchronized)"
 

@@ -12,6 +12,7 @@
 # Afterwards the replica is the primary: reset the cluster before the next experiment if you want
 # the starting roles back (README, "Workshop guide").
 
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LAG_MS=${LAG_MS:-3000}
@@ -46,7 +47,9 @@ for i in $(seq 1 "$WRITES"); do write_logged "$LOG" "exp4/$RUN_ID/$i" "{\"n\":$i
 LAST_LSN=$(jsonl 'Math.max(...d.map((w) => w.body.lsn))' <"$LOG")
 R_APPLIED=$(status_field "$R" 'd.appliedLsn')
 info "all $WRITES acknowledged, the last at LSN $LAST_LSN; $R has applied up to LSN $R_APPLIED"
-[ -n "$R_APPLIED" ] && [ "$R_APPLIED" -lt "$LAST_LSN" ] || fail "$R is not behind (applied $R_APPLIED, last $LAST_LSN); the latency fault did not slow it"
+if [ -z "$R_APPLIED" ] || [ "$R_APPLIED" -ge "$LAST_LSN" ]; then
+  fail "$R is not behind (applied ${R_APPLIED:-?}, last $LAST_LSN); the latency fault did not slow it"
+fi
 ok "$R is $((LAST_LSN - R_APPLIED)) entries behind the primary"
 
 step "Force the service onto $R"
@@ -79,6 +82,6 @@ n=$(printf '%s\n' "$LOST_KEYS" | wc -l | tr -d ' ')
 ok "$n acknowledged writes are not on the new primary, within the $LOST the answer counted"
 means "each of those clients was told its write succeeded. Async copies trade this risk for speed; the"
 means "mirror (sync) does not, and that is why only the mirror is promoted automatically."
-watch "when $P returns it rolls those entries back into its data directory (rollback files) and reports a rollback event."
+watch "$P, the old primary, now follows $R: it rolls those entries back into its data directory (rollback files) and a rollback event reports them."
 
 finish

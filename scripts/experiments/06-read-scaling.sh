@@ -8,6 +8,7 @@
 # (if one is configured) holds exactly the keys under its prefix; scans run on a replica while the
 # primary keeps taking writes.
 
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KEYS=${KEYS:-10}

@@ -30,7 +30,8 @@ REPLICA_2=${REPLICA_2:-http://127.0.0.1:7004}
 REPLICA_3=${REPLICA_3:-http://127.0.0.1:7005}
 REQUEST_TIMEOUT_S=${REQUEST_TIMEOUT_S:-5}
 
-# A run id keeps this run's keys apart from earlier runs' keys.
+# A run id keeps this run's keys apart from earlier runs' keys (used by the experiments).
+# shellcheck disable=SC2034
 RUN_ID=$(date +%H%M%S)-$$
 
 WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mirrorlab-experiment.XXXXXX")
@@ -89,11 +90,18 @@ on_exit() { CLEANUPS+=("$1"); }
 run_cleanups() {
   local i
   for ((i = ${#CLEANUPS[@]} - 1; i > 0; i--)); do
-    eval "${CLEANUPS[$i]}" || printf '   (cleanup "%s" failed)\n' "${CLEANUPS[$i]}" >&2
+    # In a subshell: a cleanup that fails (and exits) must not keep the others from running.
+    (eval "${CLEANUPS[$i]}") || printf '   (cleanup "%s" failed)\n' "${CLEANUPS[$i]}" >&2
   done
   rm -rf "$WORK_DIR"
 }
-trap 'status=$?; trap - EXIT; run_cleanups; exit $status' EXIT
+on_script_exit() {
+  local exit_status=$?
+  trap - EXIT
+  run_cleanups
+  exit "$exit_status"
+}
+trap on_script_exit EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------------
@@ -128,11 +136,11 @@ wait_for() {
 STATUS='' BODY='' TIME_MS=0
 
 http() {
-  local method=$1 url=$2 body=${3-}
+  local method=$1 url=$2 payload=${3-}
   local out
   rm -f "$WORK_DIR/body"
   local args=(-sS -o "$WORK_DIR/body" -w '%{http_code} %{time_total}' -X "$method" --max-time "$REQUEST_TIMEOUT_S")
-  if [ -n "$body" ]; then args+=(-H 'content-type: application/json' --data-binary "$body"); fi
+  if [ -n "$payload" ]; then args+=(-H 'content-type: application/json' --data-binary "$payload"); fi
   out=$(curl "${args[@]}" "$url" 2>"$WORK_DIR/curl-error") || true
   STATUS=${out%% *}
   [ -n "$STATUS" ] || STATUS=000
@@ -203,22 +211,26 @@ url_of() {
 
 # node_cmd ACTION ID: what `docker compose ACTION ID` or `npm run node -- ACTION ID` does.
 if [ -n "${NODE_CMD:-}" ]; then
-  NODE_CMD_KIND="NODE_CMD"
+  NODE_CMD_KIND=$NODE_CMD
 elif compose_running; then
-  NODE_CMD="docker compose -f $REPO_ROOT/docker-compose.yml"
   NODE_CMD_KIND="docker compose"
 else
-  NODE_CMD="npm run --silent node --"
   NODE_CMD_KIND="npm run node --"
 fi
 
+# NODE_CMD is a command line: split into words on purpose.
+# shellcheck disable=SC2086
+run_node_cmd() { $NODE_CMD "$1" "$2"; }
+
 node_cmd() {
   shows "$NODE_CMD_KIND $1 $2"
-  # NODE_CMD is a command line: split into words on purpose.
-  # shellcheck disable=SC2086
-  (cd "$REPO_ROOT" && $NODE_CMD "$1" "$2") >"$WORK_DIR/node-cmd.out" 2>&1 || {
+  case $NODE_CMD_KIND in
+    "docker compose") compose "$1" "$2" ;;
+    "npm run node --") (cd "$REPO_ROOT" && npm run --silent node -- "$1" "$2") ;;
+    *) (cd "$REPO_ROOT" && run_node_cmd "$1" "$2") ;;
+  esac >"$WORK_DIR/node-cmd.out" 2>&1 || {
     cat "$WORK_DIR/node-cmd.out" >&2
-    fail "\"$NODE_CMD $1 $2\" failed"
+    fail "\"$NODE_CMD_KIND $1 $2\" failed"
   }
   sed 's/^/   /' "$WORK_DIR/node-cmd.out"
 }
@@ -260,6 +272,15 @@ status_field() {
 
 mirror_synchronized() { [ "$(status_field "$1" 'd.mirror && d.mirror.state')" = synchronized ]; }
 
+# witness_agrees PRIMARY MIRROR: the witness (GET /witness on control) has PRIMARY as primary and
+# MIRROR as a synchronized mirror, the condition of an automatic failover. True when control has
+# no /witness route to ask.
+witness_agrees() {
+  http GET "$CONTROL/witness"
+  [ "$STATUS" != 404 ] || return 0
+  [ "$STATUS" = 200 ] && [ "$(body 'd.primaryId + " " + d.mirrorId + " " + d.mirrorSynchronized')" = "$1 $2 true" ]
+}
+
 # mirror_of PRIMARY: the id of its mirror.
 mirror_of() { status_field "$1" 'd.mirror && d.mirror.id'; }
 
@@ -273,11 +294,22 @@ set_modes() {
   expect_status 200 "switching copy modes"
 }
 
-# The copy modes of the primary's copies now, as a JSON object for set_modes.
-current_modes() { status_field "$1" 'Object.fromEntries([...(d.mirror ? [[d.mirror.id, d.mirror.mode]] : []), ...d.replicas.map((r) => [r.id, r.mode])])'; }
+# The data nodes control knows (its PEERS), space-separated. A node outside them (replica-3 of the
+# compose profile) is a replica of the primary all the same, but control takes no mode for it.
+control_nodes() {
+  http GET "$CONTROL/cluster"
+  [ "$STATUS" = 200 ] || return 0
+  body 'Object.keys(d.nodes).join(" ")'
+}
 
-# add_fault KIND JSON: POST /faults/KIND on control; prints the new rule's id and registers its
-# removal at exit. Fails the experiment when control has no fault injection.
+# current_modes PRIMARY "IDS": the copy modes of those of the primary's copies, as a JSON object
+# for set_modes.
+current_modes() {
+  status_field "$1" "Object.fromEntries([...(d.mirror ? [[d.mirror.id, d.mirror.mode]] : []), ...d.replicas.map((r) => [r.id, r.mode])].filter(([id]) => '$2'.split(' ').includes(id)))"
+}
+
+# add_fault KIND JSON: POST /faults/KIND on control; prints the new rule's id (the caller registers
+# its removal with on_exit). Fails the experiment when control has no fault injection.
 add_fault() {
   shows "curl -X POST $CONTROL/faults/$1 -d '$2'" >&2
   http POST "$CONTROL/faults/$1" "$2"
@@ -308,5 +340,7 @@ write_logged() {
   printf '{"key":"%s","status":%d,"ms":%d,"body":%s}\n' "$2" "$((10#$STATUS))" "$TIME_MS" "$answer" >>"$1"
 }
 
-# The median and 90th percentile of a list of numbers given as JSON, e.g. "[3,1,2]".
+# The median and 90th percentile of a list of numbers, as a function for json/jsonl expressions:
+# "$percentiles_js(d.map(...))".
+# shellcheck disable=SC2034
 percentiles_js='((xs) => { const s = [...xs].sort((a, b) => a - b); const at = (q) => s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN; return "median " + at(0.5) + " ms, p90 " + at(0.9) + " ms"; })'

@@ -180,7 +180,15 @@ describe('pause and crash', () => {
     const paused = await postJson(`${c.url('control')}/nodes/replica-2/pause`, { ms: 1500 });
     expect(paused.status).toBe(200);
     expect(paused.body).toMatchObject({ paused: 'replica-2', ms: 1500 });
-    await expect(getJson(`${c.url('replica-2')}/health`, { timeoutMs: 400 })).rejects.toThrow();
+    // The pause starts right after the answer left the node: within its 1.5 s it answers nothing.
+    await waitFor(async () => {
+      try {
+        await getJson(`${c.url('replica-2')}/health`, { timeoutMs: 300 });
+        return false;
+      } catch {
+        return true;
+      }
+    }, { what: 'replica-2 to stop answering', timeoutMs: 1200 });
     await waitFor(async () => (await getJson(`${c.url('replica-2')}/health`, { timeoutMs: 500 })).status === 200, {
       what: 'replica-2 to answer again after its pause',
       timeoutMs: 10_000,

@@ -4,10 +4,8 @@
 // root (DATA_ROOT), killing and starting nodes with `npm run node --` and the same two settings,
 // so it finds that launcher's socket. An experiment exits 0 only when what it demonstrates
 // happened; its whole output is shown when it does not. Each gets a fresh cluster: a failover
-// experiment leaves the roles changed.
-//
-// 02-05 need control's fault injection and the failover machinery (SPEC §5, §6); until both
-// exist those experiments fail at their first fault or failover request.
+// experiment leaves the roles changed. 02-05 exercise control's fault injection and the failover
+// machinery (SPEC §5, §6) through their public API only.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,15 +14,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../scripts/lib/cluster-processes.ts';
+import { launcherPlan, readLauncherSettings } from '../../scripts/lib/launcher-settings.ts';
 import { defaultTopology } from '../../shared/topology.ts';
 import { getJson, startCluster, waitFor, type TestCluster } from '../helpers/cluster.ts';
 
 // An experiment is meant to take well under 20 s; this bound only stops a hung one.
-const EXPERIMENT_TIMEOUT_MS = 60_000;
+const EXPERIMENT_TIMEOUT_MS = 90_000;
 const LAUNCHER_READY_TIMEOUT_MS = 30_000;
 const LAUNCHER_STOP_TIMEOUT_MS = 20_000;
 const OUTPUT_CHARS_MAX = 200_000;
-const TEST_TIMEOUT_MS = 120_000;
+const TEST_TIMEOUT_MS = 150_000;
 
 // The environment variable naming each service's base URL in scripts/experiments/lib.sh.
 function urlVariable(id: string): string {
@@ -67,6 +66,10 @@ async function startLauncher(): Promise<Launcher> {
   const portBase = await freePortBase();
   const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'mirrorlab-exp-'));
   const env = { ...process.env, PORT_BASE: String(portBase), DATA_ROOT: dataRoot, NO_COLOR: '1' };
+  // The URLs the launcher itself derives from PORT_BASE.
+  const settings = readLauncherSettings(env);
+  if (!settings.ok) throw new Error(settings.problems.join('; '));
+  const { urls } = launcherPlan(settings.settings);
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output = keepTail(output + chunk.toString())));
@@ -74,7 +77,6 @@ async function startLauncher(): Promise<Launcher> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stopOnExit = () => child.kill('SIGTERM');
   process.once('exit', stopOnExit);
-  const urls = Object.fromEntries(defaultTopology.map((s) => [s.id, `http://127.0.0.1:${portBase + s.port - 7000}`]));
   const launcher: Launcher = {
     portBase,
     dataRoot,
@@ -177,6 +179,7 @@ async function runOnLauncher(script: string, extraEnv: Record<string, string> = 
   const tookMs = Date.now() - started;
   const report = `${script} exited ${run.code} after ${tookMs} ms\n--- experiment output ---\n${run.output}\n--- launcher output (last lines) ---\n${launcher.output().split('\n').slice(-150).join('\n')}`;
   expect(run.code, report).toBe(0);
+  console.info(`${script}: passed in ${tookMs} ms`);
   return run;
 }
 

@@ -66,6 +66,11 @@ describe('primary killed', () => {
       expect(old.digest).toBe((await getJson(`${c.url('mirror')}/status`)).body.digest);
       const verify = await getJson(`${c.url('control')}/cluster/verify`);
       expect(verify.body.copies.primary.match).toBe(true);
+      // The witness knows the rejoined mirror is synchronized, so a second failover could happen.
+      await waitFor(async () => {
+        const w = (await getJson(`${c.url('control')}/witness`)).body;
+        return w.epoch === 2 && w.primaryId === 'mirror' && w.mirrorId === 'primary' && w.mirrorSynchronized === true;
+      }, { what: 'the witness to record the rejoined mirror as synchronized' });
     } catch (error) {
       c.dumpLogs();
       throw error;

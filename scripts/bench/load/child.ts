@@ -16,7 +16,7 @@ function send(message: ChildMessage): void {
 async function run(spec: LoadSpec, stopped: AbortSignal): Promise<LoadResult> {
   switch (spec.kind) {
     case 'closed':
-      return { kind: 'closed', ...(await runClosedLoop(spec)) };
+      return { kind: 'closed', ...(await runClosedLoop(spec, (phase) => send({ type: 'window', phase }))) };
     case 'rate':
       return runRateLoop(spec);
     case 'rtt':

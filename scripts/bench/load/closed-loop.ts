@@ -12,7 +12,8 @@ type ClosedSpec = Extract<LoadSpec, { kind: 'closed' }>;
 
 const WRITE_TIMEOUT_MS = 10_000;
 
-export async function runClosedLoop(spec: ClosedSpec): Promise<WriteRunResult> {
+// onWindow is told when the measured window opens and closes, so CPU can be read over it alone.
+export async function runClosedLoop(spec: ClosedSpec, onWindow: (phase: 'open' | 'closed') => void = () => {}): Promise<WriteRunResult> {
   const origin = new URL(spec.baseUrl).origin;
   const pool = new Pool(origin, { connections: spec.clients, pipelining: 1, keepAliveTimeout: 30_000 });
   const body = valueBody(spec.valueBytes);
@@ -20,7 +21,6 @@ export async function runClosedLoop(spec: ClosedSpec): Promise<WriteRunResult> {
   const latenciesMs: number[] = [];
   const errors: Record<string, number> = {};
   const started = performance.now();
-  const cpuBefore = process.cpuUsage();
   const windowStart = started + (spec.writesMax === undefined ? spec.warmupMs : 0);
   const windowEnd = windowStart + spec.durationMs;
   let issued = 0;
@@ -43,9 +43,29 @@ export async function runClosedLoop(spec: ClosedSpec): Promise<WriteRunResult> {
     }
   };
 
+  // This process's CPU over the window too: the client's cost, beside the nodes'.
+  let cpuAtOpen = process.cpuUsage();
+  let openedAt = started;
+  let clientCpuPercent: number | null = null;
+  const openWindow = () => {
+    cpuAtOpen = process.cpuUsage();
+    openedAt = performance.now();
+    onWindow('open');
+  };
+  const closeWindow = () => {
+    if (clientCpuPercent !== null) return;
+    clientCpuPercent = cpuPercentSince(cpuAtOpen, performance.now() - openedAt);
+    onWindow('closed');
+  };
+  const opened = setTimeout(openWindow, Math.max(0, windowStart - performance.now()));
+  const closed = setTimeout(closeWindow, Math.max(0, windowEnd - performance.now()));
   try {
     await Promise.all(Array.from({ length: spec.clients }, (_, i) => client(i)));
   } finally {
+    clearTimeout(opened);
+    clearTimeout(closed);
+    // The last writers may finish a hair before the timer: the window closes either way.
+    closeWindow();
     await pool.close();
   }
   const elapsedMs = spec.writesMax !== undefined ? performance.now() - started : spec.durationMs;
@@ -55,6 +75,6 @@ export async function runClosedLoop(spec: ClosedSpec): Promise<WriteRunResult> {
     elapsedMs,
     throughputPerS: (latenciesMs.length / elapsedMs) * 1000,
     latency: summarize(latenciesMs),
-    clientCpuPercent: cpuPercentSince(cpuBefore, performance.now() - started),
+    clientCpuPercent: clientCpuPercent ?? 0,
   };
 }

@@ -55,6 +55,8 @@ export interface ProbeResult {
   readRtt: LatencySummary;
   timeouts: number;
   failures: number;
+  // The largest lags and when they happened (s since the run started): one stall or many?
+  worst: Array<{ atS: number; lagMs: number }>;
 }
 
 export type LoadResult =
@@ -69,6 +71,8 @@ export type ChildMessage =
   // Listening for messages; only now may the parent send its run (earlier ones could be lost).
   | { type: 'ready' }
   | { type: 'result'; result: LoadResult }
+  // A closed-loop run's measured window opens or closes now (the parent reads CPU counters then).
+  | { type: 'window'; phase: 'open' | 'closed' }
   // A write was acknowledged in an epoch newer than any seen before, at wall-clock atMs.
   | { type: 'epoch'; epoch: number; atMs: number; url: string }
   | { type: 'failed'; message: string };

@@ -12,7 +12,7 @@
 
 import { Pool } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { summarize } from '../stats.ts';
+import { round, summarize } from '../stats.ts';
 import type { LoadResult, LoadSpec, ProbeResult } from './protocol.ts';
 import { countError, cpuPercentSince, errorKey, putValue, valueBody } from './write-request.ts';
 
@@ -23,8 +23,12 @@ const PROBE_CONNECTIONS = 8;
 // A write sent this much later than scheduled counts as a late start (the generator fell behind).
 const LATE_START_MS = 5;
 
+const WORST_KEPT = 5;
+
 interface ProbeSamples {
   lagMs: number[];
+  // When each lag sample was taken, ms since the run started (same order as lagMs).
+  atMs: number[];
   readRttMs: number[];
   timeouts: number;
   failures: number;
@@ -35,7 +39,7 @@ export async function runRateLoop(spec: RateSpec): Promise<Extract<LoadResult, {
   const pool = new Pool(origin, { connections: Math.min(spec.inflightMax, 64), pipelining: 1, keepAliveTimeout: 30_000 });
   const probes = Object.entries(spec.probeUrls).map(([id, url]) => {
     const probeOrigin = new URL(url).origin;
-    const samples: ProbeSamples = { lagMs: [], readRttMs: [], timeouts: 0, failures: 0 };
+    const samples: ProbeSamples = { lagMs: [], atMs: [], readRttMs: [], timeouts: 0, failures: 0 };
     return { id, origin: probeOrigin, pool: new Pool(probeOrigin, { connections: PROBE_CONNECTIONS }), samples };
   });
   const body = valueBody(spec.valueBytes);
@@ -53,7 +57,10 @@ export async function runRateLoop(spec: RateSpec): Promise<Extract<LoadResult, {
         .request({ origin: probeOrigin, path: `/kv/${key}?minLsn=${lsn}&waitMs=${spec.probeWaitMs}`, method: 'GET', headersTimeout: spec.probeWaitMs + 5000 })
         .then(async (response) => {
           await response.body.dump();
-          if (response.statusCode === 200) samples.lagMs.push(performance.now() - ackedAt);
+          if (response.statusCode === 200) {
+            samples.lagMs.push(performance.now() - ackedAt);
+            samples.atMs.push(ackedAt - started);
+          }
           else if (response.statusCode === 504) samples.timeouts++;
           else samples.failures++;
         }, () => void samples.failures++),
@@ -100,7 +107,11 @@ export async function runRateLoop(spec: RateSpec): Promise<Extract<LoadResult, {
   await Promise.all([pool.close(), ...probes.map((p) => p.pool.close())]);
   const probeResults: Record<string, ProbeResult> = {};
   for (const { id, samples } of probes) {
-    probeResults[id] = { lag: summarize(samples.lagMs), readRtt: summarize(samples.readRttMs), timeouts: samples.timeouts, failures: samples.failures };
+    const worst = samples.lagMs
+      .map((lagMs, i) => ({ atS: round((samples.atMs[i] ?? 0) / 1000, 2), lagMs: round(lagMs, 1) }))
+      .sort((a, b) => b.lagMs - a.lagMs)
+      .slice(0, WORST_KEPT);
+    probeResults[id] = { lag: summarize(samples.lagMs), readRtt: summarize(samples.readRttMs), timeouts: samples.timeouts, failures: samples.failures, worst };
   }
   return {
     kind: 'rate',

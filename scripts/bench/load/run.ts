@@ -65,15 +65,18 @@ export function startLoad(spec: LoadSpec, onMessage?: (message: ChildMessage) =>
   };
 }
 
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  return startLoad(spec).result;
+export function runLoad(spec: LoadSpec, onMessage?: (message: ChildMessage) => void): Promise<LoadResult> {
+  return startLoad(spec, onMessage).result;
 }
 
 type Of<K extends LoadResult['kind']> = Extract<LoadResult, { kind: K }>;
 
 // One run of the given kind; throws if the child answered with another kind (a bench bug).
-export async function runLoadOf<K extends LoadSpec['kind'] & LoadResult['kind']>(spec: Extract<LoadSpec, { kind: K }>): Promise<Of<K>> {
-  const result = await runLoad(spec);
+export async function runLoadOf<K extends LoadSpec['kind'] & LoadResult['kind']>(
+  spec: Extract<LoadSpec, { kind: K }>,
+  onMessage?: (message: ChildMessage) => void,
+): Promise<Of<K>> {
+  const result = await runLoad(spec, onMessage);
   if (result.kind !== spec.kind) throw new Error(`load generator answered a ${result.kind} result to a ${spec.kind} run`);
   return result as Of<K>;
 }

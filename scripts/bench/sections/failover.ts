@@ -42,6 +42,7 @@ export async function runFailover(ctx: SectionContext): Promise<FailoverData> {
   );
   const kills: FailoverKill[] = [];
   const notes: string[] = [];
+  let writerErrors: Record<string, number> = {};
   try {
     if (!(await waitForEpoch(epochs, 0, FIRST_WRITE_TIMEOUT_MS))) throw new Error(`the writers got no write acknowledged within ${FIRST_WRITE_TIMEOUT_MS} ms`);
     for (let round_ = 1; round_ <= profile.failoverKills; round_++) {
@@ -52,8 +53,10 @@ export async function runFailover(ctx: SectionContext): Promise<FailoverData> {
       await cluster.kill(primary.id);
       const next = await waitForEpoch(epochs, primary.epoch, FAILOVER_DETECT_TIMEOUT_MS);
       if (!next) {
+        const seen = await describeCluster(ctx);
+        progress.warn(`kill ${round_}: no write acknowledged at a newer epoch within ${FAILOVER_DETECT_TIMEOUT_MS / 1000} s; the cluster now: ${seen}`);
         if (round_ === 1) throw new NotAvailable('no automatic failover');
-        notes.push(`kill ${round_}: no write acknowledged at a newer epoch within ${FAILOVER_DETECT_TIMEOUT_MS / 1000} s; stopped there`);
+        notes.push(`kill ${round_} (${primary.id} at epoch ${primary.epoch}): no write acknowledged at a newer epoch within ${FAILOVER_DETECT_TIMEOUT_MS / 1000} s; stopped there. Nodes then: ${seen}`);
         break;
       }
       const newPrimary = urlToId.get(next.url) ?? next.url;
@@ -75,11 +78,28 @@ export async function runFailover(ctx: SectionContext): Promise<FailoverData> {
     }
   } finally {
     load.stop();
-    await Promise.race([load.result.catch(() => undefined), sleep(5000)]);
+    const ended = await Promise.race([load.result.catch(() => null), sleep(5000).then(() => null)]);
     load.kill();
+    if (ended?.kind === 'follow') writerErrors = ended.errors;
   }
   const sorted = kills.map((k) => k.failoverMs).sort((a, b) => a - b);
-  return { failoverTimeoutMs: failoverTimeoutMs(), kills, p50Ms: percentile(sorted, 50), maxMs: sorted.at(-1) ?? Number.NaN, notes };
+  return { failoverTimeoutMs: failoverTimeoutMs(), kills, p50Ms: percentile(sorted, 50), maxMs: sorted.at(-1) ?? Number.NaN, writerErrors, notes };
+}
+
+// One line per data node: its role, epoch and what it says of its mirror; or that it is down.
+async function describeCluster(ctx: SectionContext): Promise<string> {
+  const parts = await Promise.all(
+    ctx.cluster.dataNodeIds().map(async (id) => {
+      if (!ctx.cluster.processes.isRunning(id)) return `${id} down`;
+      try {
+        const s = await ctx.cluster.status(id);
+        return `${id} ${s.role}@${s.epoch}${s.mirror ? ` (mirror ${s.mirror.id} ${s.mirror.state})` : ''}`;
+      } catch (error) {
+        return `${id} not answering (${(error as Error).message})`;
+      }
+    }),
+  );
+  return parts.join('; ');
 }
 
 // Resolves with the first reported epoch above `epochAbove` (null at the deadline).

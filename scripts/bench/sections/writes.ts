@@ -3,6 +3,7 @@
 // process. Throughput, p50 and p99 side by side; the ratios to `local` are the price of each
 // guarantee. CPU per process shows who is busy when throughput stops growing.
 
+import type { ChildMessage } from '../load/protocol.ts';
 import { CpuMeter } from '../proc.ts';
 import { runLoadOf } from '../load/run.ts';
 import type { WriteRow, WritesData } from '../results.ts';
@@ -20,7 +21,15 @@ export async function runWrites(ctx: SectionContext): Promise<WritesData> {
   for (const clients of profile.clientCounts) {
     for (const ack of ACK_LEVELS) {
       await waitSteady(cluster, 'primary', cluster.replicaIds().length);
-      const meter = await CpuMeter.start(Object.fromEntries(cluster.dataNodeIds().map((id) => [id, cluster.pid(id)])));
+      // CPU of every node over the measured window only (the child says when it opens and closes).
+      const pids = Object.fromEntries(cluster.dataNodeIds().map((id) => [id, cluster.pid(id)]));
+      let meter: Promise<CpuMeter> | null = null;
+      let nodeCpu: Promise<Record<string, number | null>> = Promise.resolve({});
+      const onWindow = (message: ChildMessage) => {
+        if (message.type !== 'window') return;
+        if (message.phase === 'open') meter = CpuMeter.start(pids);
+        else if (meter) nodeCpu = meter.then((m) => m.stop());
+      };
       const result = await runLoadOf({
         kind: 'closed',
         baseUrl: cluster.url('primary'),
@@ -31,8 +40,8 @@ export async function runWrites(ctx: SectionContext): Promise<WritesData> {
         keyPrefix: 'w/',
         keySpace: KEYS_PER_CLIENT,
         valueBytes: VALUE_BYTES,
-      });
-      const cpuPercent = { ...(await meter.stop()), client: result.clientCpuPercent };
+      }, onWindow);
+      const cpuPercent = { ...(await nodeCpu), client: result.clientCpuPercent };
       if (result.writesOk === 0) throw new Error(`no write succeeded at ack=${ack}, ${clients} clients; errors ${JSON.stringify(result.errors)}`);
       const errorCount = Object.values(result.errors).reduce((a, b) => a + b, 0);
       if (errorCount > 0) ctx.note(`writes ack=${ack} at ${clients} clients: ${errorCount} failed (${JSON.stringify(result.errors)})`);

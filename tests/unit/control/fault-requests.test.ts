@@ -1,10 +1,8 @@
 // Goal: control validates fault and pause requests before any rule exists: names must be node ids
 // or control, numbers stay within limits, unknown fields are refused, every problem is reported at
-// once, defaults (jitterMs 0, mode drop, bidirectional false) are filled in. Also the event hub:
-// bounded history, live-only broadcasts, subscribers that get nothing old.
+// once, defaults (jitterMs 0, mode drop, bidirectional false) are filled in.
 
 import { describe, expect, it } from 'vitest';
-import { EventHub } from '../../../services/control/src/events/event-hub.ts';
 import { parseLatency, parseLoss, parsePartition, parsePause } from '../../../services/control/src/faults/fault-requests.ts';
 import { limits } from '../../../shared/limits.ts';
 
@@ -85,28 +83,5 @@ describe('parsePause', () => {
     expect(parsePause({ ms: 3000 })).toEqual({ ok: true, value: 3000 });
     for (const ms of [0, -1, 1.5, limits.pauseMsMax + 1, '3000']) problemsOf(parsePause({ ms }));
     problemsOf(parsePause({}));
-  });
-});
-
-describe('EventHub', () => {
-  it('keeps a bounded history, broadcasts live-only events, and sends subscribers nothing old', () => {
-    const hub = new EventHub({ historyMax: 3, subscribersMax: 1 });
-    hub.emit('a');
-    hub.broadcast('status', { x: 1 });
-    const seen: string[] = [];
-    const unsubscribe = hub.subscribe((e) => seen.push(e.type));
-    expect(unsubscribe).not.toBeNull();
-    expect(hub.subscribe(() => {})).toBeNull();
-    for (const type of ['b', 'c', 'd']) hub.emit(type, { seq: -1, type: 'ignored', field: type });
-    expect(seen).toEqual(['b', 'c', 'd']);
-    const history = hub.history();
-    expect(history.map((e) => e.type)).toEqual(['b', 'c', 'd']);
-    expect(history.map((e) => e.seq)).toEqual([3, 4, 5]);
-    expect(history[0]).toMatchObject({ field: 'b' });
-    expect(hub.history(4).map((e) => e.type)).toEqual(['d']);
-    expect(hub.history(0, 1).map((e) => e.type)).toEqual(['d']);
-    unsubscribe?.();
-    hub.emit('e');
-    expect(seen).toEqual(['b', 'c', 'd']);
   });
 });

@@ -19,7 +19,7 @@ function results(overrides: Partial<BenchResults['sections']> = {}): BenchResult
   return {
     meta: {
       startedAt: '2026-01-01T00:00:00.000Z', profile: 'quick', durationS: 100, node: 'v20.19.0', platform: 'linux', cpus: 2,
-      cpuModel: 'test cpu', memoryGiB: 4, loadAverageAtStart: 0, foreignNodeProcesses: 0, settings: { FAILOVER_TIMEOUT_MS: '1500' }, profiledNode: null,
+      cpuModel: 'test cpu', memoryGiB: 4, loadAverageAtStart: 0, foreignNodeProcesses: 0, foreignCpuPercent: 3, settings: { FAILOVER_TIMEOUT_MS: '1500' }, profiledNode: null,
     },
     sections: {
       baselines: { status: 'ok', data: { loopbackRtt: latency(0.1), nodeHealthRtt: latency(0.2), fsync: latency(0.5), fsyncBytes: 100 } },
@@ -39,7 +39,7 @@ function results(overrides: Partial<BenchResults['sections']> = {}): BenchResult
         status: 'ok',
         data: {
           localThroughputPerS: 10_000, targetRatePerS: 5000, achievedRatePerS: 4990, lateStarts: 0, writeLatency: latency(1), writeErrors: {}, probesPerCopy: 500,
-          copies: { 'replica-1': { lag: latency(2, 8), readRtt: latency(0.3), timeouts: 0, failures: 0 }, 'replica-2': { lag: latency(3, 25), readRtt: latency(0.3), timeouts: 0, failures: 0 } },
+          copies: { 'replica-1': { lag: latency(2, 8), readRtt: latency(0.3), timeouts: 0, failures: 0, worst: [] }, 'replica-2': { lag: latency(3, 25), readRtt: latency(0.3), timeouts: 0, failures: 0, worst: [] } },
         },
       },
       catchup: {
@@ -116,7 +116,7 @@ describe('bench targets', () => {
 
   it('compares failover p50 with FAILOVER_TIMEOUT_MS + 500 ms', () => {
     const kill = (failoverMs: number) => ({ killed: 'primary', newPrimary: 'mirror', epochBefore: 1, epochAfter: 2, failoverMs, rejoinMs: 900 });
-    const data = { failoverTimeoutMs: 1500, kills: [kill(1700), kill(2100), kill(1900)], p50Ms: 1900, maxMs: 2100, notes: [] };
+    const data = { failoverTimeoutMs: 1500, kills: [kill(1700), kill(2100), kill(1900)], p50Ms: 1900, maxMs: 2100, writerErrors: {}, notes: [] };
     const check = evaluateTargets(results({ failover: { status: 'ok', data } })).find((c) => c.name === 'failover time p50');
     expect(check).toMatchObject({ met: true, bound: expect.stringContaining('2000 ms') });
   });

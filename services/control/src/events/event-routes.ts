@@ -61,7 +61,7 @@ function websocketStream(hub: EventHub, socket: WebSocket, request: FastifyReque
   if (query.after !== null) for (const event of hub.history(query.after)) send(event);
 }
 
-function sseStream(hub: EventHub, request: FastifyRequest, reply: FastifyReply, query: StreamQuery): void {
+function sseStream(hub: EventHub, request: FastifyRequest, reply: FastifyReply, query: StreamQuery, open: Set<() => void>): void {
   const raw = reply.raw;
   const write = (event: ControlEvent) => {
     if (raw.writableLength > limits.eventSubscriberBufferedBytesMax) {
@@ -79,13 +79,22 @@ function sseStream(hub: EventHub, request: FastifyRequest, reply: FastifyReply, 
   const done = () => {
     clearInterval(keepalive);
     unsubscribe();
+    open.delete(end);
   };
+  const end = () => raw.end();
+  open.add(end);
   request.raw.on('close', done);
   raw.on('close', done);
   if (query.after !== null) for (const event of hub.history(query.after)) write(event);
 }
 
 export function registerEventRoutes(app: FastifyInstance, hub: EventHub): void {
+  // SSE streams never end by themselves; closing control ends them (WebSockets are closed by
+  // @fastify/websocket), so a stop does not wait for subscribers to hang up.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...openStreams]) end();
+  });
   app.route({
     method: 'GET',
     url: '/events',
@@ -94,7 +103,7 @@ export function registerEventRoutes(app: FastifyInstance, hub: EventHub): void {
       if (query.format !== 'sse') {
         throw new ApiError('bad_request', 400, 'open GET /events as a WebSocket, or add ?format=sse for Server-Sent Events');
       }
-      sseStream(hub, request, reply, query);
+      sseStream(hub, request, reply, query, openStreams);
     },
     wsHandler: (socket: WebSocket, request: FastifyRequest) => websocketStream(hub, socket, request),
   });

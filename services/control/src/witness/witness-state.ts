@@ -14,6 +14,7 @@ export interface WitnessRecord {
   // True only between the primary's "synchronized" report and its next request to leave it.
   mirrorSynchronized: boolean;
   // Orders the primary's reports, so a late "synchronized" never overrides a later release.
+  // It restarts at 0 with every new epoch: each primary numbers its own reports.
   mirrorReportSeq: number;
 }
 

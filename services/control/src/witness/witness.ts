@@ -92,7 +92,7 @@ export class Witness {
       const record = this.store.record;
       if (body.role === 'primary' && body.epoch > record.epoch) {
         // A fresh witness (or one whose data was lost) learns the cluster from its primary.
-        await this.store.save({ epoch: body.epoch, primaryId: id, mirrorId: body.mirrorId ?? null, mirrorSynchronized: false });
+        await this.store.save({ epoch: body.epoch, primaryId: id, mirrorId: body.mirrorId ?? null, mirrorSynchronized: false, mirrorReportSeq: 0 });
         this.logger.info({ primary: id, epoch: body.epoch, mirror: body.mirrorId }, 'witness adopted the primary');
       } else if (body.role === 'primary' && id !== record.primaryId && record.mirrorId === null) {
         // A stale primary returns: it rejoins into the free mirror slot.
@@ -130,7 +130,7 @@ export class Witness {
         this.emit('failover-refused', { candidate: id, reason: decision.reason, epoch: record.epoch });
         return { granted: false, reason: decision.reason, ...this.view() };
       }
-      await this.store.save({ epoch: decision.epoch, primaryId: id, mirrorId: null, mirrorSynchronized: false });
+      await this.store.save({ epoch: decision.epoch, primaryId: id, mirrorId: null, mirrorSynchronized: false, mirrorReportSeq: 0 });
       this.logger.info({ from: primaryId, to: id, epoch: decision.epoch }, `failover granted: ${id} is primary at epoch ${decision.epoch}`);
       this.emit('failover-granted', { from: primaryId, to: id, epoch: decision.epoch, lsn: body.lsn, automatic: true });
       void this.announceAll();
@@ -158,7 +158,7 @@ export class Witness {
     const drained = await this.command(from, '/internal/step-down', { epoch: record.epoch, timeoutMs: 5000 });
     if (drained.status !== 200) throw new WitnessError('step_down_failed', 503, `the primary could not hand over: ${drained.body?.message ?? drained.status}; nothing changed`);
     const epoch = record.epoch + 1;
-    await this.store.save({ epoch, primaryId: to, mirrorId: from, mirrorSynchronized: false });
+    await this.store.save({ epoch, primaryId: to, mirrorId: from, mirrorSynchronized: false, mirrorReportSeq: 0 });
     this.emit('failover-granted', { from, to, epoch, lsn: drained.body.lsn, planned: true });
     await this.announceAll();
     return { planned: true, from, to, epoch, lsn: drained.body.lsn as number, lostWrites: 0 };
@@ -174,7 +174,7 @@ export class Witness {
     // and two primaries must never share an epoch.
     const epoch = Math.max(record.epoch, ...alive.map((s) => s.epoch as number)) + 1;
     const from = record.primaryId;
-    await this.store.save({ epoch, primaryId: to, mirrorId: record.mirrorId === to ? null : record.mirrorId, mirrorSynchronized: false });
+    await this.store.save({ epoch, primaryId: to, mirrorId: record.mirrorId === to ? null : record.mirrorId, mirrorSynchronized: false, mirrorReportSeq: 0 });
     const lost = { lostWrites: highest - target.lsn, lostLsns: highest > target.lsn ? [target.lsn + 1, highest] : [] };
     this.logger.warn({ from, to, epoch, ...lost }, `forced failover: ${to} is primary at epoch ${epoch}`);
     this.emit('failover-granted', { from, to, epoch, forced: true, lsn: target.lsn, ...lost });

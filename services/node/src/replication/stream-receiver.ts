@@ -56,6 +56,7 @@ export class StreamReceiver {
   private lastMessageAt = 0;
   private watchdog: NodeJS.Timeout | null = null;
   private ackScheduled = false;
+  private readonly startedAt = Date.now();
 
   constructor(private readonly ctx: ReceiverContext) {
     ctx.store.onApplied(() => this.afterApplied());
@@ -82,9 +83,10 @@ export class StreamReceiver {
   // Milliseconds by which this copy trails the primary: the transit time when caught up, otherwise
   // the age of the newest primary state we are known to have.
   lagMs(): number {
-    if (!this.connected && this.freshAsOf === 0) return 0;
     if (this.ctx.store.appliedLsn >= this.primaryLsn && this.connected) return Math.max(0, this.transitMs);
-    return Math.max(0, Date.now() - this.freshAsOf);
+    // Behind, or cut off: as old as the newest primary state we are known to have (since this
+    // process started, if it has not caught up once yet).
+    return Math.max(0, Date.now() - (this.freshAsOf || this.startedAt));
   }
 
   private async run(): Promise<void> {
