@@ -142,6 +142,7 @@ export class DataNode {
         rollbackMirror: (id, fork) => this.rollbackMirror(id, fork),
         onMirrorState: (from, to, why) => {
           this.events.emit('mirror-state', { mirror: this.primary?.mirrorId, from, to, reason: why });
+          if (from === 'disconnected' && to === 'synchronizing') this.events.emit('resync-started', { copy: this.primary?.mirrorId, lsn: this.store.lastLsn });
           if (to === 'synchronized') this.events.emit('resync-finished', { copy: this.primary?.mirrorId, lsn: this.store.lastLsn });
         },
         onWrite: (level, seconds) => {

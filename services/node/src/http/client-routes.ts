@@ -3,6 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { limits } from '../../../../shared/limits.ts';
+import type { EntryOp } from '../../../../shared/log-format.ts';
 import { refuseOtherMethods } from '../../../../shared/http-server.ts';
 import { parseAckLevel } from '../commit/ack-level.ts';
 import type { DataNode } from '../data-node.ts';
@@ -65,23 +66,18 @@ async function waitForMinLsn(node: DataNode, q: Query): Promise<void> {
 }
 
 export function registerClientRoutes(app: FastifyInstance, node: DataNode): void {
-  app.put('/kv/*', async (request, reply) => {
+  // PUT and DELETE: validated here, redirected unless this node is the primary, then written.
+  const write = (op: EntryOp) => async (request: FastifyRequest, reply: FastifyReply) => {
     const key = keyOf(request);
     const q = query(request, ['ack']);
     const primary = node.assertPrimary(request.url);
     const level = parseAckLevel(q.ack, primary.copiesMax());
     if (!level) throw errors.badAck(q.ack ?? '', primary.copiesMax());
-    return sendWrite(reply, await primary.write('put', key, valueJsonOf(request), level));
-  });
-
-  app.delete('/kv/*', async (request, reply) => {
-    const key = keyOf(request);
-    const q = query(request, ['ack']);
-    const primary = node.assertPrimary(request.url);
-    const level = parseAckLevel(q.ack, primary.copiesMax());
-    if (!level) throw errors.badAck(q.ack ?? '', primary.copiesMax());
-    return sendWrite(reply, await primary.write('del', key, undefined, level));
-  });
+    const valueJson = op === 'put' ? valueJsonOf(request) : undefined;
+    return sendWrite(reply, await primary.write(op, key, valueJson, level));
+  };
+  app.put('/kv/*', write('put'));
+  app.delete('/kv/*', write('del'));
 
   app.get('/kv/*', async (request, reply) => {
     const key = keyOf(request);
