@@ -17,7 +17,11 @@ afterEach(async (context) => {
 
 async function writeMany(base: string, prefix: string, count: number): Promise<number> {
   let lsn = 0;
-  for (let i = 0; i < count; i++) lsn = (await putJson(`${base}/kv/${prefix}${i}?ack=local`, { i })).body.lsn;
+  for (let i = 0; i < count; i++) {
+    const response = await putJson(`${base}/kv/${prefix}${i}?ack=local`, { i });
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    lsn = response.body.lsn;
+  }
   return lsn;
 }
 

@@ -8,6 +8,7 @@ import type { DataNode } from './data-node.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
 import { registerFaultRoutes } from './http/fault-routes.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
+import { registerTrafficRoutes } from './http/traffic-routes.ts';
 
 export async function buildNodeApp(node: DataNode): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(node.logger.child({ component: 'http' }), limits.bodyBytesMax + limits.mirrorBatchBytesMax));
@@ -20,6 +21,7 @@ export async function buildNodeApp(node: DataNode): Promise<FastifyInstance> {
   node.link.installHooks(app);
   registerInternalRoutes(app, node);
   registerFaultRoutes(app, node);
+  registerTrafficRoutes(app, node);
   registerClientRoutes(app, node);
   return app;
 }

@@ -19,10 +19,11 @@ import { StreamReceiver } from './replication/stream-receiver.ts';
 import { addEpochStart, type EpochStart } from './roles/epoch-history.ts';
 import { FailoverMonitor } from './roles/failover-monitor.ts';
 import { type PersistedNodeState, readNodeState, writeNodeState } from './roles/node-state-file.ts';
-import { PrimaryRole } from './roles/primary.ts';
+import { leaseMsFor, PrimaryRole } from './roles/primary.ts';
 import { WitnessClient, type WitnessView } from './roles/witness-client.ts';
 import { writeRollbackFile } from './storage/rollback-file.ts';
 import { Store } from './storage/store.ts';
+import { WriteLatencyWindow } from './write-latency.ts';
 
 export class DataNode {
   primary: PrimaryRole | null = null;
@@ -31,6 +32,8 @@ export class DataNode {
   readonly link: Link;
   readonly events: NodeEvents;
   readonly metrics;
+  // Write latency per ack level over the last second, for /status (the dashboard's latency chart).
+  readonly writeLatency = new WriteLatencyWindow(limits.writeLatencyWindowMs, limits.writeLatencySamplesMax);
   readonly witness: WitnessClient;
   private readonly failoverMonitor: FailoverMonitor;
   private readonly applied = new Signal();
@@ -57,6 +60,7 @@ export class DataNode {
       controlUrl: config.controlUrl,
       secret: config.clusterSecret,
       heartbeatMs: config.heartbeatMs,
+      leaseMs: leaseMsFor(config.failoverTimeoutMs, config.heartbeatMs),
       link: this.link,
       logger: logger.child({ component: 'witness-client' }),
       describe: () => ({ role: this.role, epoch: this.epoch, lsn: this.store.lastLsn, mirrorId: this.primary?.mirrorId ?? this.persisted.mirrorId }),
@@ -148,6 +152,7 @@ export class DataNode {
         onWrite: (level, seconds) => {
           this.metrics.writeSeconds.observe({ ack: level }, seconds);
           this.metrics.writesTotal.inc({ ack: level });
+          this.writeLatency.observe(level, seconds * 1000);
         },
       },
       mirrorId,

@@ -22,6 +22,8 @@ export function nodeStatus(node: DataNode) {
     connected: node.replica ? node.replica.connected : node.mirror ? Date.now() - node.mirror.lastPrimaryContactAt < config.failoverTimeoutMs : true,
     mirror: mirrorStatus(node),
     replicas: replicaStatus(node),
+    // Writes this node acknowledged in the last second, per ack level: count, p50Ms, p99Ms, maxMs.
+    writeLatency: node.writeLatency.summary(),
     // The fault rules that act on this node's traffic, and the hash of the whole table it holds
     // (control re-sends its table when this differs, e.g. after a restart).
     faults: node.link.rulesTouchingSelf(),
@@ -31,7 +33,13 @@ export function nodeStatus(node: DataNode) {
 
 function mirrorStatus(node: DataNode) {
   const shipper = node.primary?.shipper;
-  if (shipper) return { id: shipper.ctxMirrorId, mode: shipper.mode, state: shipper.state, ackedLsn: shipper.ackedLsn };
+  if (shipper) {
+    // How far the mirror trails: entries it has not confirmed, and the age of the oldest of them.
+    const lagEntries = Math.max(0, node.store.lastLsn - shipper.ackedLsn);
+    const oldest = lagEntries > 0 ? node.store.entryAt(shipper.ackedLsn + 1) : undefined;
+    const lagMs = oldest ? Math.max(0, Date.now() - oldest.ts) : 0;
+    return { id: shipper.ctxMirrorId, mode: shipper.mode, state: shipper.state, ackedLsn: shipper.ackedLsn, lagEntries, lagMs };
+  }
   if (node.mirror) {
     const view = node.mirror.primaryView;
     return { id: node.config.nodeId, mode: view.mode, state: view.state, ackedLsn: node.store.durableLsn };

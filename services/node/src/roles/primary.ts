@@ -68,7 +68,7 @@ export class PrimaryRole {
     private readonly ctx: PrimaryContext,
     mirrorId: string | null,
   ) {
-    this.leaseMs = Math.floor((ctx.config.failoverTimeoutMs * 2) / 3);
+    this.leaseMs = leaseMsFor(ctx.config.failoverTimeoutMs, ctx.config.heartbeatMs);
     this.setMirror(mirrorId);
   }
 
@@ -304,6 +304,13 @@ export class PrimaryRole {
     this.registry.changed();
     this.released();
   }
+}
+
+// The lease must end before the witness could grant a failover: the witness waits
+// FAILOVER_TIMEOUT_MS from the last heartbeat it received, which was sent no earlier than the one
+// that renewed the lease. The margin absorbs timer and scheduling delays on a loaded machine.
+export function leaseMsFor(failoverTimeoutMs: number, heartbeatMs: number): number {
+  return failoverTimeoutMs - Math.max(2 * heartbeatMs, Math.floor(failoverTimeoutMs / 5));
 }
 
 function round(ms: number): number {

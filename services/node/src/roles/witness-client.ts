@@ -20,6 +20,7 @@ export interface WitnessClientContext {
   controlUrl: string;
   secret: string;
   heartbeatMs: number;
+  leaseMs: number;
   link: Link;
   logger: Logger;
   // What this node tells the witness in each heartbeat.
@@ -65,8 +66,8 @@ export class WitnessClient {
         method: 'POST',
         headers: { ...authHeaders(this.ctx.secret, this.ctx.selfId), 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        // Well inside the lease (⅔ of the failover timeout), with room for a loaded machine.
-        timeoutMs: Math.max(500, this.ctx.heartbeatMs * 3),
+        // An answer that comes within the lease still renews it, so wait that long at most.
+        timeoutMs: this.ctx.leaseMs,
       })
       .catch(() => null);
     if (!response) return null;
