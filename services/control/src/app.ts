@@ -17,6 +17,9 @@ import { CONTROL_ID } from '../../../shared/topology.ts';
 import { ClusterView } from './cluster-view.ts';
 import type { ControlConfig } from './config.ts';
 import { registerCopyRoutes } from './copies.ts';
+import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
+import { LoadGenerator } from './dashboard/load-generator.ts';
+import { TrafficWatch } from './dashboard/traffic-watch.ts';
 import { ClusterWatch } from './events/cluster-watch.ts';
 import { EventHub } from './events/event-hub.ts';
 import { registerEventRoutes } from './events/event-routes.ts';
@@ -115,6 +118,31 @@ export function buildControlApp(config: ControlConfig, logger: Logger): FastifyI
     await witness.load();
   });
   registerWitnessRoutes(app, witness, config.clusterSecret);
+
+  // The dashboard (GET / and its files), the traffic its message view draws (collected from every
+  // node's traffic log after each poll round), and the load generator its buttons start.
+  const traffic = new TrafficWatch({
+    peers: config.peers,
+    selfId: CONTROL_ID,
+    secret: config.clusterSecret,
+    link,
+    broadcast: events.broadcast,
+    subscribers: () => events.subscriberCount,
+    logger: logger.child({ component: 'traffic' }),
+  });
+  view.onRound((snapshot) => traffic.onRound(snapshot));
+  const load = new LoadGenerator({
+    primary: () => {
+      const id = view.snapshot().primary;
+      const peer = config.peers.find((p) => p.id === id);
+      return peer ? { id: peer.id, url: peer.url } : null;
+    },
+    emit: events.emit,
+    broadcast: events.broadcast,
+    logger: logger.child({ component: 'load' }),
+  });
+  app.addHook('onClose', async () => load.close());
+  void app.register(async (scope) => registerDashboardRoutes(scope, load));
 
   return app;
 }

@@ -12,6 +12,7 @@ export const controlErrorCodes = {
   tooManyFaults: 'too_many_faults',
   badPause: 'bad_pause',
   nodeUnreachable: 'node_unreachable',
+  badLoad: 'bad_load',
 } as const;
 
 // A request named a node control does not know; the answer lists the valid ids so the caller can
@@ -48,4 +49,9 @@ export function badPauseError(problems: readonly string[], msMax: number): ApiEr
 // A pause or crash could not be delivered. Indefinite: a request that timed out may have arrived.
 export function nodeUnreachableError(id: string, reason: string): ApiError {
   return new ApiError(controlErrorCodes.nodeUnreachable, 503, `${id} did not take the command: ${reason}; it may be down or already paused`, false);
+}
+
+// POST /load with settings the generator cannot run: every problem, and the bounds.
+export function badLoadError(problems: readonly string[], valid: Record<string, unknown>): ApiError {
+  return new ApiError(controlErrorCodes.badLoad, 400, problems.join('; '), true, { valid });
 }

@@ -38,6 +38,8 @@ export const errors = {
     new ApiError('no_quorum', 503, 'this primary hears neither its mirror nor the witness, so it refuses writes to avoid split brain; the write did not happen'),
   noQuorumAfterAppend: (lsn: number) =>
     new ApiError('no_quorum', 503, `this primary lost its quorum (neither mirror nor witness answered) while LSN ${lsn} waited; it may or may not survive a failover`, false, { lsn }),
+  roleEnded: (lsn: number) =>
+    new ApiError('role_ended', 503, `this node stopped being primary while LSN ${lsn} waited for its acknowledgement; the write may or may not survive — read it back from the new primary`, false, { lsn }),
   staleEpoch: (theirs: number, mine: number) =>
     new ApiError('stale_epoch', 409, `epoch ${theirs} is older than this node's epoch ${mine}; the sender must step down`, true, { epoch: mine }),
   unavailable: (message: string) => new ApiError('unavailable', 503, message),

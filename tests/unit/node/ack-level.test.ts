@@ -43,6 +43,12 @@ describe('ackProgress', () => {
     expect(p.missing).toEqual(['r1']);
   });
 
+  it('all is never weaker than sync: a waited-for mirror counts even while disconnected', () => {
+    const cutOff = [copy('mirror', 'mirror', 'sync', 5, false), copy('r1', 'replica', 'async', 5, false)];
+    expect(ackProgress({ kind: 'all' }, 6, 'primary', cutOff, true)).toMatchObject({ satisfied: false, missing: ['mirror'] });
+    expect(ackProgress({ kind: 'all' }, 6, 'primary', cutOff, false).satisfied).toBe(true);
+  });
+
   it('n counts the primary and any copies', () => {
     expect(ackProgress({ kind: 'count', n: 3 }, 10, 'primary', copies, true).satisfied).toBe(true);
     expect(ackProgress({ kind: 'count', n: 4 }, 10, 'primary', copies, true).satisfied).toBe(false);

@@ -50,7 +50,9 @@ export function ackProgress(
       required = copies.filter((c) => c.mode === 'sync' && (c.kind === 'replica' || mirrorWaited));
       break;
     case 'all':
-      required = copies.filter((c) => c.connected);
+      // Every connected copy, and never less than `sync`: a mirror that sync writes still wait
+      // for (it left synchronized, the witness has not consented yet) counts even while cut off.
+      required = copies.filter((c) => c.connected || (c.kind === 'mirror' && c.mode === 'sync' && mirrorWaited));
       break;
     case 'count': {
       const pending = copies.filter((c) => c.connected && lacking(c)).map((c) => c.id);

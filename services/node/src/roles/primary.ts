@@ -202,7 +202,9 @@ export class PrimaryRole {
     try {
       store.append(entry);
       this.shipper?.notify();
-      await store.waitDurable(entry.lsn);
+      await store.waitDurable(entry.lsn).catch(() => {
+        throw errors.roleEnded(entry.lsn);
+      });
       const durableAt = performance.now();
       const progress = await this.waitForCopies(entry.lsn, level);
       // The lease may have run out while we waited (a pause, a partition): then the witness may
@@ -234,7 +236,8 @@ export class PrimaryRole {
     const selfId = this.ctx.config.nodeId;
     const progress = () => ackProgress(level, lsn, selfId, this.registry.list(), this.mirrorWaited());
     const satisfied = await this.registry.waitUntil(() => !this.stopped && progress().satisfied, this.ctx.config.syncTimeoutMs);
-    if (this.stopped) throw errors.notPrimary(null, null, null);
+    // The entry is in the log: whatever ends the wait now, the answer must be indefinite.
+    if (this.stopped) throw errors.roleEnded(lsn);
     if (this.fencedBy !== null) throw errors.noQuorumAfterAppend(lsn);
     const result = progress();
     if (satisfied) return result;
