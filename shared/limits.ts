@@ -69,6 +69,36 @@ export const limits = {
   linkStallMsMax: 3000,
   // Bytes one WebSocket may have waiting in the link's latency queue; beyond, the link resets it.
   linkQueueBytesMax: 64 * MiB,
+
+  // Traffic log (shared/traffic-log.ts): the peer messages each process sent recently, for the
+  // dashboard's message view. A busy primary sends ~1000 messages a second: the ring holds a few.
+  trafficRingMax: 4096,
+  // One GET /internal/traffic answers at most this many records: the newest after the cursor.
+  trafficFetchMax: 1000,
+  // Control passes on at most this many (coalesced) records per node per second as `traffic`
+  // events; more are sampled out evenly, and the event says how many.
+  trafficRecordsPerNodePerSecondMax: 40,
+  // Messages of one kind on one link within this span travel on as one record ("×12").
+  trafficCoalesceMs: 100,
+  // Records older than this when control collects them are too old for a live view.
+  trafficAgeMsMax: 3000,
+
+  // A node's /status summarizes its write latency per ack level over the last window, from at most
+  // this many samples per level (past that, the newest ones).
+  writeLatencyWindowMs: 1000,
+  writeLatencySamplesMax: 2048,
+
+  // Load generator (control's POST /load): writes per second to the current primary, for how
+  // long, how many keys it cycles through (the state stays bounded), how many writes may wait for
+  // their answer (past that a tick's writes are skipped, and counted), and each write's deadline.
+  loadRateMax: 500,
+  loadSecondsMax: 600,
+  loadSecondsDefault: 300,
+  loadKeysMax: 10_000,
+  loadKeysDefault: 1000,
+  loadInflightMax: 64,
+  loadTickMs: 20,
+  loadRequestTimeoutMs: 5000,
 } as const;
 
 export type Limits = typeof limits;

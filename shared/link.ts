@@ -21,6 +21,7 @@ import { connectVerdict, type FaultRule, type LinkVerdict, linkVerdict, ruleTabl
 import { limits } from './limits.ts';
 import { HEADER_NODE_ID, HEADER_PLANE } from './protocol.ts';
 import { Signal } from './signal.ts';
+import { TrafficLog } from './traffic-log.ts';
 
 export interface PeerResponse {
   statusCode: number;
@@ -77,6 +78,8 @@ export class Link {
   private readonly sockets = new Map<WebSocket, SocketState>();
   private readonly closing = new AbortController();
   private logger: FastifyBaseLogger | null = null;
+  // What this process sent its peers lately, recorded at the send sites below (the dashboard's message view).
+  readonly traffic = new TrafficLog(limits.trafficRingMax);
 
   constructor(
     readonly selfId: string,
@@ -129,7 +132,9 @@ export class Link {
     const headers: Record<string, string> = { [HEADER_NODE_ID]: this.selfId, ...options.headers };
     if (options.controlPlane) headers[HEADER_PLANE] = 'control';
     try {
+      const handedAt = Date.now();
       if (!options.controlPlane) await this.beforeRequest(peerId, signal, options.timeoutMs);
+      this.traffic.request(this.selfId, peerId, url, options, handedAt);
       const response = await request(url, {
         method: options.method,
         headers,
@@ -205,7 +210,8 @@ export class Link {
     app.addHook('onSend', async (request, _reply, payload) => {
       const requester = requesterOf(request, this.selfId);
       // A destroyed connection takes the answer nowhere; Fastify's write to it is a no-op.
-      if (requester && !isUpgrade(request)) await this.beforeAnswer(request, requester, false);
+      const handedAt = Date.now();
+      if (requester && !isUpgrade(request) && (await this.beforeAnswer(request, requester, false))) this.traffic.answer(this.selfId, requester, request.url, payload, handedAt);
       return payload;
     });
     // Answers held by a rule must not keep the server from closing.
@@ -304,6 +310,7 @@ export class Link {
     const state = this.socketState(socket);
     if (state.stalled) return true;
     const verdict = this.verdict(peerId);
+    this.traffic.message(this.selfId, peerId, data, verdict);
     switch (verdict.action) {
       case 'reject':
         this.logger?.debug({ peer: peerId, rule: verdict.ruleId }, 'WebSocket reset by a fault rule');

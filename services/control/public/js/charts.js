@@ -3,10 +3,11 @@
 // Latency and lag span milliseconds to seconds, so they use a log scale.
 
 import { fitCanvas, fmtMs, fmtNumber } from './dom.js';
-import { ackColours, colours, seriesColours } from './palette.js';
-import { CHART_WINDOW_MS, roles, state } from './state.js';
+import { ackColours, colours, nodeColours, seriesColours } from './palette.js';
+import { CHART_WINDOW_MS, state } from './state.js';
 
 const PAD = { left: 62, right: 14, top: 52, bottom: 22 };
+const STALE_MS = 2000;
 
 export function drawCharts({ writes, latency, lag }) {
   const now = Date.now();
@@ -27,12 +28,12 @@ export function drawCharts({ writes, latency, lag }) {
     format: fmtMs,
     empty: 'no writes in the last minute',
   });
-  const { mirror } = roles();
-  const copies = [...state.series.lag.keys()].sort((a, b) => (a === mirror?.id ? -1 : b === mirror?.id ? 1 : a.localeCompare(b)));
+  // One colour per node, kept across failovers, so a line does not change colour with its role.
+  const copies = [...state.series.lag.keys()].sort((a, b) => state.nodeIds.indexOf(a) - state.nodeIds.indexOf(b));
   drawChart(lag, {
     now,
     title: 'replication lag per copy',
-    series: copies.map((id, i) => ({ name: id, colour: id === mirror?.id ? colours.mirroring : seriesColours[(i % (seriesColours.length - 1)) + 1], points: state.series.lag.get(id) })),
+    series: copies.map((id) => ({ name: id, colour: nodeColours[Math.max(0, state.nodeIds.indexOf(id)) % nodeColours.length], points: state.series.lag.get(id) })),
     log: true,
     format: fmtMs,
     empty: 'no copies connected',
@@ -89,9 +90,14 @@ function drawChart(canvas, { now, title, series, log = false, reference = null, 
   c.fillText(title, 6, 18);
   let lx = 8;
   c.font = '600 15px system-ui, sans-serif';
-  const entries = series.map((s) => ({ colour: s.colour, text: `${s.name} ${format(lastValue(s.points))}` }));
+  const entries = series.map((s) => ({ colour: s.colour, text: `${s.name} ${format(lastValue(s.points, now))}` }));
   if (reference) entries.push({ colour: colours.faint, text: reference.name });
   if (entries.length === 0 && empty) entries.push({ colour: colours.faint, text: empty });
+  // The legend keeps to one line: a smaller font when the series are many.
+  for (let size = 15; size >= 11; size--) {
+    c.font = `600 ${size}px system-ui, sans-serif`;
+    if (entries.reduce((sum, e) => sum + 34 + c.measureText(e.text).width, 8) <= width) break;
+  }
   for (const entry of entries) {
     c.fillStyle = entry.colour;
     c.fillRect(lx, 30, 14, 12);
@@ -118,9 +124,11 @@ function line(c, s, x, y) {
   c.stroke();
 }
 
-function lastValue(points) {
-  for (let i = points.length - 1; i >= 0; i--) if (typeof points[i].value === 'number') return points[i].value;
-  return undefined;
+// The latest value, if it is recent: a copy that is gone (now the primary, or down) shows "—".
+function lastValue(points, now) {
+  const last = points.at(-1);
+  if (!last || now - last.t > STALE_MS || typeof last.value !== 'number') return undefined;
+  return last.value;
 }
 
 function linearScale(values) {

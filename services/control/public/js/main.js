@@ -25,7 +25,7 @@ function frame(nowMs) {
   requestAnimationFrame(frame);
   if (dirty.topology) {
     dirty.topology = false;
-    renderTopology($('topology'), { onSelectLink: selectLink, onSelectNode: selectNode });
+    renderTopology($('topology'));
     refreshControls();
     renderSummary();
   }
@@ -81,7 +81,18 @@ function renderConnection() {
   banner.textContent = `Control (${location.host}) is unreachable: ${c.error}. ${seen}Retrying in ${fmtMs(leftMs)} (attempt ${c.attempt}).`;
 }
 
+// For the browser console and the Chromium test: the page's state, read-only by convention.
+window.mirrorlab = { state };
+
 installControls();
+// One listener on the SVG: its elements are redrawn four times a second (see topology.js).
+$('topology').addEventListener('pointerdown', (event) => {
+  const target = event.target instanceof Element ? event.target : null;
+  const node = target?.closest('[data-node]');
+  if (node && node.dataset.node !== 'control') return selectNode(node.dataset.node);
+  const link = target?.closest('[data-link]');
+  if (link) selectLink(...link.dataset.link.split('|'));
+});
 $('show-chatter').addEventListener('change', () => {
   lastSequenceMs = 0;
 });

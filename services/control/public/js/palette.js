@@ -37,5 +37,9 @@ export const roleColours = {
 // One colour per series in a chart, in order.
 export const seriesColours = [okabeIto.blue, okabeIto.orange, okabeIto.bluishGreen, okabeIto.reddishPurple, okabeIto.skyBlue, okabeIto.vermillion, okabeIto.black];
 
+// One colour per data node in PEERS order (primary, mirror, replica-1, replica-2 by default): the
+// mirror's line is blue like mirroring, the replicas' orange and green.
+export const nodeColours = [okabeIto.reddishPurple, okabeIto.blue, okabeIto.orange, okabeIto.bluishGreen, okabeIto.skyBlue, okabeIto.black];
+
 // Write latency per ack level.
 export const ackColours = { local: okabeIto.skyBlue, sync: okabeIto.blue, all: okabeIto.bluishGreen };

@@ -35,13 +35,27 @@ function styleOf(kind) {
   return { colour: colours.witness, width: 2.5, data: true, named: true };
 }
 
-function label(record, style) {
+// The label of an arrow, longest first: the caller takes the first that fits between two lanes.
+function labels(record, style) {
   const times = record.messages > 1 ? ` ×${record.messages}` : '';
-  const range = record.fromLsn === undefined ? '' : record.toLsn !== undefined && record.toLsn !== record.fromLsn ? `${record.fromLsn}–${record.toLsn}` : `${record.fromLsn}`;
-  if (record.kind === 'mirror-batch' || record.kind === 'stream-entries') return `LSN ${range}${times}`;
-  if (record.kind.endsWith('ack') && range) return `ack ${record.toLsn ?? record.fromLsn}${times}`;
-  if (style.named) return `${record.kind}${times}`;
-  return '';
+  const from = record.fromLsn;
+  const to = record.toLsn ?? from;
+  const range = from === undefined ? '' : to !== from ? `${from}–${to}` : `${from}`;
+  if (record.kind === 'mirror-batch' || record.kind === 'stream-entries') {
+    // 12772–12779 → 12772–79: the digits the two ends share are said once.
+    const common = to !== from ? commonPrefix(String(from), String(to)) : '';
+    const short = to !== from ? `${from}–${String(to).slice(common.length)}` : range;
+    return [`LSN ${range}${times}`, `${range}${times}`, short, ''];
+  }
+  if (record.kind.endsWith('ack') && range) return [`ack ${to}${times}`, `ack ${to}`, `${to}`, ''];
+  if (style.named) return [`${record.kind}${times}`, record.kind, ''];
+  return [''];
+}
+
+function commonPrefix(a, b) {
+  let i = 0;
+  while (i < a.length && a.length === b.length && a[i] === b[i]) i++;
+  return a.slice(0, i);
 }
 
 // Lifelines, left to right: (control), the primary, its mirror, the replicas, anyone else.
@@ -54,7 +68,8 @@ function lanes(showChatter) {
   if (showChatter) add('control');
   add(primary);
   add(mirror?.id ?? state.nodeIds.find((id) => state.cluster.nodes[id]?.role === 'mirror'));
-  for (const r of replicas) add(r.id);
+  // Replicas in PEERS order, not in the order they connected: lanes stay put across failovers.
+  for (const id of state.nodeIds) if (replicas.some((r) => r.id === id)) add(id);
   for (const id of state.nodeIds) add(id);
   return order;
 }
@@ -73,7 +88,7 @@ export function drawSequence(canvas, { showChatter }) {
 
   drawGrid(c, width, top, bottom, start, end, y);
   drawLifelines(c, ids, laneX, top, bottom);
-  const drawn = drawArrows(c, { laneX, y, top, bottom, start, end, showChatter });
+  const drawn = drawArrows(c, { laneX, span, y, top, bottom, start, end, showChatter });
   if (drawn === 0) {
     c.font = '600 19px system-ui, sans-serif';
     c.fillStyle = colours.faint;
@@ -128,7 +143,7 @@ function drawLifelines(c, ids, laneX, top, bottom) {
   }
 }
 
-function drawArrows(c, { laneX, y, top, bottom, start, end, showChatter }) {
+function drawArrows(c, { laneX, span, y, top, bottom, start, end, showChatter }) {
   let drawn = 0;
   const lastLabelY = new Map();
   c.save();
@@ -138,7 +153,7 @@ function drawArrows(c, { laneX, y, top, bottom, start, end, showChatter }) {
   for (const record of thin(state.traffic, start, end)) {
     const at = record.at;
     if (at > end || at + record.delayMs < start - 1000) continue;
-    const style = styleOf(record.kind);
+    const style = record.idle ? styleOf('idle-heartbeat') : styleOf(record.kind);
     if ((style.chatter || style.witness) && !showChatter) continue;
     const x1 = laneX.get(record.from);
     const x2 = laneX.get(record.to);
@@ -147,14 +162,19 @@ function drawArrows(c, { laneX, y, top, bottom, start, end, showChatter }) {
     let y2 = Math.max(y(at + record.delayMs), y1 + SLANT_PX_MIN);
     let xEnd = x2;
     if (record.lost) {
-      xEnd = (x1 + x2) / 2;
-      y2 = (y1 + y2) / 2;
+      // Half a lane from the sender: between two lifelines, never on a third one.
+      xEnd = x1 + Math.sign(x2 - x1) * span * 0.5;
+      y2 = y1 + (y2 - y1) * 0.5;
     }
     if (y1 > bottom || y2 < top) continue;
     arrow(c, x1, y1, xEnd, y2, record.lost ? { ...style, colour: colours.fault, dash: [3, 4] } : style, record.messages > 1);
     if (record.lost) cross(c, xEnd, y2);
     if (style.data) drawn++;
-    const text = record.lost ? `lost ${label(record, style) || record.kind}` : label(record, style);
+    c.font = `${style.data ? 600 : 400} 15px system-ui, sans-serif`;
+    const room = span - 18;
+    const text = labels(record, style)
+      .map((t) => (record.lost ? `lost ${t || record.kind}` : t))
+      .find((t) => c.measureText(t).width <= room);
     if (!text) continue;
     // Labels sit beside the lifeline of the end that is not the primary (the copy the message
     // goes to or comes from), on the primary's side: each copy's traffic is labelled in its own
@@ -169,7 +189,6 @@ function drawArrows(c, { laneX, y, top, bottom, start, end, showChatter }) {
     lastLabelY.set(key, anchorY);
     const lx = anchorX + towards * 12;
     const ly = anchorY - 5;
-    c.font = `${style.data ? 600 : 400} 15px system-ui, sans-serif`;
     c.textAlign = towards < 0 ? 'right' : 'left';
     c.lineWidth = 4;
     c.strokeStyle = '#fff';
@@ -187,7 +206,7 @@ function thin(records, start, end) {
   const groups = new Map();
   for (const r of records) {
     if (r.at < start - WINDOW_MS || r.at > end) continue;
-    const key = `${r.from}>${r.to}>${r.kind}>${r.lost ? 1 : 0}`;
+    const key = `${r.from}>${r.to}>${r.kind}>${r.lost ? 1 : 0}>${r.idle ? 1 : 0}`;
     let list = groups.get(key);
     if (!list) groups.set(key, (list = []));
     list.push(r);

@@ -150,8 +150,20 @@ export function writesPerSecond() {
   return state.series.writes.at(-1)?.value ?? 0;
 }
 
+// A replica acks after every heartbeat too; an ack that reports the LSN its sender acked last time
+// carries no news, and the message view shows it with the heartbeats (`idle`).
+const lastAckLsn = new Map();
+
 function applyTraffic(event) {
-  for (const record of event.records ?? []) state.traffic.push({ ...record, atLocal: record.at - state.clockOffsetMs });
+  for (const record of event.records ?? []) {
+    let idle = false;
+    if (record.kind === 'stream-ack' || record.kind === 'mirror-ack') {
+      const key = `${record.from}>${record.to}`;
+      idle = lastAckLsn.get(key) === record.toLsn;
+      lastAckLsn.set(key, record.toLsn);
+    }
+    state.traffic.push({ ...record, idle, atLocal: record.at - state.clockOffsetMs });
+  }
   const oldest = Date.now() - TRAFFIC_KEEP_MS;
   let drop = 0;
   while (drop < state.traffic.length && state.traffic[drop].atLocal < oldest) drop++;
@@ -205,6 +217,17 @@ export function liveness(id) {
   const pausedUntil = state.pausedUntil.get(id) ?? 0;
   if (pausedUntil > Date.now() - 1000) return { state: 'paused', leftMs: Math.max(0, pausedUntil - Date.now()) };
   return { state: 'down', reason: node?.error ?? 'not polled yet' };
+}
+
+// The role a node has, or had when last seen: what it says, else what the primary says it is
+// (a paused mirror is still the mirror), else the last role it reported.
+export function knownRole(id) {
+  const node = state.cluster.nodes[id];
+  if (node?.role) return node.role;
+  const { mirror, replicas } = roles();
+  if (mirror?.id === id) return 'mirror';
+  if (replicas.some((r) => r.id === id)) return 'replica';
+  return state.lastRole.get(id) ?? '';
 }
 
 // The roles of the cluster now: the primary, its mirror and replicas as the primary reports them.

@@ -51,13 +51,13 @@ export function describeEvent(e) {
     case 'epoch-change':
       return `now at epoch ${e.epoch}; the primary is ${e.primary}`;
     case 'mirror-state':
-      return `its mirror ${e.mirror ?? ''} is ${e.to} (was ${e.from}${e.reason ? `: ${e.reason}` : ''})`;
+      return `its mirror (${e.mirror ?? 'none'}) is ${e.to}, was ${e.from}${e.reason ? `: ${e.reason}` : ''}`;
     case 'mirror-assigned':
       return `witness: ${e.node} takes the mirror slot of ${e.primary} (epoch ${e.epoch})${e.reason ? ` — ${e.reason}` : ''}`;
     case 'mirror-synchronized':
-      return `witness: mirror ${e.mirror} of ${e.primary} synchronized`;
+      return `witness: ${e.primary}'s mirror (${e.mirror}) is synchronized`;
     case 'mirror-released':
-      return `witness: ${e.primary} may go on without mirror ${e.mirror}`;
+      return `witness: ${e.primary} may go on without its mirror (${e.mirror})`;
     case 'primary-suspected':
       return `no word from primary ${e.primary} for ${e.silenceMs} ms`;
     case 'failover-requested':

@@ -9,15 +9,16 @@
 import { fmtMs, fmtNumber, s } from './dom.js';
 import { badgeText, linkKey, namedPair, rulesOnLink } from './fault-rules.js';
 import { colours, roleColours } from './palette.js';
-import { liveness, roles, state, writesPerSecond } from './state.js';
+import { knownRole, liveness, roles, state, writesPerSecond } from './state.js';
 
-const CARD = { w: 300, h: 172 };
-const WITNESS = { w: 400, h: 84 };
-const WITNESS_AT = { x: 500, y: 48 };
-const PRIMARY_AT = { x: 175, y: 262 };
-const MIRROR_AT = { x: 825, y: 262 };
-const REPLICA_ROW_Y = 574;
-const REPLICA_SPACING = 420;
+// In the SVG's viewBox (1000 × 670).
+const CARD = { w: 330, h: 174 };
+const WITNESS = { w: 420, h: 84 };
+const WITNESS_AT = { x: 500, y: 46 };
+const PRIMARY_AT = { x: 170, y: 254 };
+const MIRROR_AT = { x: 830, y: 254 };
+const REPLICA_ROW_Y = 580;
+const REPLICA_SPACING = 440;
 // Lag bars fill up on a log scale: 10 s of lag fills the bar.
 const LAG_FULL_MS = 10_000;
 
@@ -64,7 +65,9 @@ function links(at) {
   return [...found.values()];
 }
 
-export function renderTopology(svg, { onSelectLink, onSelectNode }) {
+// Clicks are handled by the caller on the <svg> itself (data-node, data-link), not on these
+// elements: they are replaced four times a second and would swallow a click in between.
+export function renderTopology(svg) {
   const at = layout();
   const all = links(at);
   const rules = [...state.faults.values()];
@@ -73,12 +76,35 @@ export function renderTopology(svg, { onSelectLink, onSelectNode }) {
   for (const link of all) {
     const geometry = segment(at.get(link.a), at.get(link.b));
     const onLink = rulesOnLink(rules, link.a, link.b);
-    lines.append(drawLink(link, geometry, onLink, () => onSelectLink(link.a, link.b)));
-    if (onLink.length > 0) badges.append(drawFaults(link, geometry, onLink));
+    lines.append(drawLink(link, geometry, onLink));
+    const labelled = onLink.filter(({ rule }) => !isWholesale(rule));
+    if (labelled.length > 0) badges.append(drawFaults(link, geometry, labelled));
   }
   const cards = s('g', { class: 'cards' });
-  for (const [id, pos] of at) cards.append(pos.witness ? witnessCard(pos) : nodeCard(id, pos, () => onSelectNode(id)));
-  svg.replaceChildren(defs(), lines, cards, badges);
+  for (const [id, pos] of at) cards.append(pos.witness ? witnessCard(pos) : nodeCard(id, pos));
+  svg.replaceChildren(defs(), lines, cards, badges, isolationBadges(at, rules));
+}
+
+// A partition by groups or `isolate` cuts many links at once: the links get the cut marks, and
+// instead of a badge on each, the isolated process gets one (groups are in the timeline).
+function isWholesale(rule) {
+  return rule.kind === 'partition' && (rule.isolate !== undefined || rule.groups !== undefined);
+}
+
+function isolationBadges(at, rules) {
+  const group = s('g', { class: 'isolation-badges' });
+  for (const rule of rules) {
+    if (rule.kind !== 'partition' || rule.isolate === undefined || !at.has(rule.isolate)) continue;
+    const pos = at.get(rule.isolate);
+    const size = pos.witness ? WITNESS : CARD;
+    const text = `✂ isolated${rule.mode === 'reject' ? ' (reset)' : ''}`;
+    const width = 24 + text.length * 11;
+    group.append(s('g', { class: 'fault', 'data-fault': rule.id, 'data-kind': 'partition', 'data-isolated': rule.isolate, transform: `translate(${pos.x - width / 2} ${pos.y - size.h / 2 - 18})` },
+      s('title', { text: `${rule.id}: ${rule.description}` }),
+      s('rect', { width, height: 32, rx: 8, fill: colours.fault, stroke: '#fff', 'stroke-width': 2 }),
+      s('text', { x: 12, y: 23, class: 'fault-text', text })));
+  }
+  return group;
 }
 
 function defs() {
@@ -112,20 +138,22 @@ function pointAt(g, t, normal = 0) {
   return { x: g.from.x + (g.to.x - g.from.x) * t - g.uy * normal, y: g.from.y + (g.to.y - g.from.y) * t + g.ux * normal };
 }
 
-function drawLink(link, g, onLink, onClick) {
+function drawLink(link, g, onLink) {
   const cut = onLink.some(({ rule }) => rule.kind === 'partition');
   const colour = link.kind === 'mirror' ? colours.mirroring : link.kind === 'replica' ? colours.replication : link.kind === 'witness' ? colours.witness : colours.chatter;
   const copy = link.kind === 'mirror' || link.kind === 'replica';
   const width = copy ? 7 : 2.5;
   const dash = copy ? (link.connected === false ? '2 10' : link.mode === 'async' ? '16 10' : null) : '3 7';
-  const group = s('g', { class: `link link-${link.kind}${cut ? ' cut' : ''}`, 'data-link': link.key, 'data-mode': link.mode ?? '', onclick: onClick },
+  const group = s('g', { class: `link link-${link.kind}${cut ? ' cut' : ''}`, 'data-link': link.key, 'data-mode': link.mode ?? '' },
     s('title', { text: `${link.a} ↔ ${link.b}${copy ? ` — ${link.mode} ${link.kind === 'mirror' ? 'mirroring over HTTP' : 'replication over WebSocket'}` : link.kind === 'witness' ? ' — heartbeats to the witness' : ''}` }),
     // A wide transparent line makes the link easy to click.
     s('line', { x1: g.from.x, y1: g.from.y, x2: g.to.x, y2: g.to.y, stroke: 'transparent', 'stroke-width': 24 }),
     s('line', { x1: g.from.x, y1: g.from.y, x2: g.to.x, y2: g.to.y, stroke: colour, 'stroke-width': width, 'stroke-dasharray': dash, 'stroke-linecap': 'round', opacity: link.kind === 'witness' && onLink.length === 0 ? 0.55 : 1 }));
   if (copy) {
-    // Beside the line at 55 %, clear of the fault badges (on the line at 28 % and 72 %).
-    const p = pointAt(g, 0.55, -26);
+    // Beside the line, clear of the fault badges (on the line at 28 % or 72 %, see drawFaults).
+    const near = onLink.filter(({ rule }) => !isWholesale(rule)).map(({ ab, ba }) => (ab && ba ? 0.5 : ab ? 0.28 : 0.72));
+    const t = near.includes(0.28) && !near.includes(0.72) ? 0.72 : near.includes(0.72) && !near.includes(0.28) ? 0.3 : 0.55;
+    const p = pointAt(g, t, near.length > 0 && t === 0.55 ? -44 : -26);
     const text = `${link.mode}${link.connected === false ? ' · disconnected' : ''}`;
     group.append(s('text', { x: p.x, y: p.y + 7, 'text-anchor': 'middle', class: 'link-label', fill: colour, text }));
   }
@@ -145,9 +173,10 @@ function drawFaults(link, g, onLink) {
   const group = s('g', { class: 'link-faults', 'data-link': link.key });
   onLink.forEach(({ rule, ab, ba }, i) => {
     const t = ab && ba ? 0.5 : ab ? 0.28 : 0.72;
-    const p = pointAt(g, t, i * 34 * (g.uy > 0.3 ? 1 : -1) + (link.kind === 'mirror' || link.kind === 'replica' ? 0 : 0));
+    // A second rule on the same link stacks beside the first.
+    const p = pointAt(g, t, i * 34 * (g.uy > 0.3 ? 1 : -1));
     const text = badgeText(rule);
-    const width = 22 + text.length * 10.5 + (ab && ba ? 0 : 18);
+    const width = 22 + text.length * 11.5 + (ab && ba ? 0 : 20);
     const badge = s('g', { class: 'fault', 'data-fault': rule.id, 'data-kind': rule.kind, transform: `translate(${p.x - width / 2} ${p.y - 16})` },
       s('title', { text: `${rule.id}: ${rule.description}` }),
       s('rect', { width, height: 32, rx: 8, fill: colours.fault, stroke: '#fff', 'stroke-width': 2 }),
@@ -176,28 +205,28 @@ function witnessCard(pos) {
     s('text', { x: 142, y: 74, class: 'card-line', text: live ? `epoch ${state.cluster.epoch} · primary: ${primary ?? 'none'}` : 'unreachable' }));
 }
 
-function nodeCard(id, pos, onClick) {
+function nodeCard(id, pos) {
   const node = state.cluster.nodes[id];
   const live = liveness(id);
-  const role = node?.role ?? state.lastRole.get(id) ?? '';
+  const role = knownRole(id);
   const x0 = pos.x - CARD.w / 2;
   const y0 = pos.y - CARD.h / 2;
   const fill = live.state === 'alive' ? '#fff' : live.state === 'paused' ? '#fbf6c4' : 'url(#hatch)';
-  const group = s('g', { class: `node state-${live.state}`, 'data-node': id, 'data-role': node?.role ?? '', 'data-state': live.state, transform: `translate(${x0} ${y0})`, onclick: onClick },
+  const group = s('g', { class: `node state-${live.state}`, 'data-node': id, 'data-role': node?.role ?? '', 'data-state': live.state, transform: `translate(${x0} ${y0})` },
     s('rect', { width: CARD.w, height: CARD.h, rx: 16, fill, stroke: roleColours[role] ?? colours.faint, 'stroke-width': role === 'primary' && live.state === 'alive' ? 7 : 4 }),
     s('text', { x: 16, y: 38, class: 'card-id', text: id }),
     statePill(live, CARD.w - 14, 36));
   if (live.state !== 'alive') {
     group.append(
       roleBadge(role || 'unknown', 16, 52, true),
-      s('text', { x: 16, y: 118, class: 'card-line strong', fill: live.state === 'paused' ? '#5c5200' : colours.fault, text: live.state === 'paused' ? 'event loop stopped' : shorten(live.reason, 30) }),
-      s('text', { x: 16, y: 148, class: 'card-line faint', text: role ? `was ${role}; not answering` : 'not answering' }));
+      s('text', { x: 16, y: 114, class: 'card-line strong', fill: live.state === 'paused' ? '#5c5200' : colours.fault, text: live.state === 'paused' ? 'event loop stopped' : shorten(live.reason, 26) }),
+      s('text', { x: 16, y: 146, class: 'card-line faint', text: [live.state === 'paused' && live.leftMs > 0 ? `${(live.leftMs / 1000).toFixed(1)} s left` : null, role ? `last seen as ${role}` : 'never seen'].filter(Boolean).join(' · ') }));
     return group;
   }
   group.append(
     roleBadge(node.role, 16, 52),
     s('text', { x: 16 + badgeWidth(node.role) + 12, y: 76, class: 'card-line', text: `epoch ${node.epoch}` }),
-    s('text', { x: 16, y: 112, class: 'card-line', text: `LSN ${fmtNumber(node.lsn)} · applied ${fmtNumber(node.appliedLsn)}` }));
+    s('text', { x: 16, y: 110, class: 'card-line', text: `LSN ${fmtNumber(node.lsn)} · applied ${fmtNumber(node.appliedLsn)}` }));
   group.append(...roleLines(id, node));
   return group;
 }
@@ -210,24 +239,24 @@ function roleLines(id, node) {
     const level = latency.sync ? 'sync' : Object.keys(latency)[0];
     const rate = writesPerSecond();
     const text = level ? `${fmtNumber(rate)} writes/s · ${level} ${fmtMs(latency[level].p50Ms)}` : `${fmtNumber(rate)} writes/s`;
-    const copies = `${mirror ? 1 : 0} mirror · ${replicas.filter((r) => r.connected).length} replicas${node.degraded ? ' · DEGRADED' : ''}`;
-    return [s('text', { x: 16, y: 140, class: 'card-line', text }), s('text', { x: 16, y: 164, class: 'card-line faint', text: copies })];
+    const copies = `replicas ${replicas.filter((r) => r.connected).length}/${replicas.length}${node.degraded ? ' · DEGRADED' : mirror ? '' : ' · no mirror'}`;
+    return [s('text', { x: 16, y: 136, class: 'card-line', text }), s('text', { x: 16, y: 162, class: 'card-line faint', text: copies })];
   }
   const copy = mirror?.id === id ? { ...mirror, kind: 'mirror' } : replicas.find((r) => r.id === id);
   const lines = [];
   if (node.role === 'mirror') {
     const mirrorState = copy?.state ?? node.mirror?.state ?? 'disconnected';
-    lines.push(s('text', { x: 16, y: 140, class: 'card-line strong', fill: MIRROR_STATE_COLOURS[mirrorState] ?? colours.ink, text: `${mirrorState} · ${copy?.mode ?? node.mirror?.mode ?? ''}` }));
+    lines.push(s('text', { x: 16, y: 136, class: 'card-line strong', fill: MIRROR_STATE_COLOURS[mirrorState] ?? colours.ink, text: `${mirrorState} · ${copy?.mode ?? node.mirror?.mode ?? ''}` }));
   } else {
     const where = [node.region ? `region ${node.region}` : 'no region', copy?.mode, node.filter ? `filter ${node.filter}` : null].filter(Boolean).join(' · ');
-    lines.push(s('text', { x: 16, y: 140, class: 'card-line', text: where }));
+    lines.push(s('text', { x: 16, y: 136, class: 'card-line', text: where }));
   }
   lines.push(lagBar(copy));
   return lines;
 }
 
 function lagBar(copy) {
-  const group = s('g', { class: 'lag', transform: 'translate(16 150)' });
+  const group = s('g', { class: 'lag', transform: 'translate(16 144)' });
   if (!copy || copy.connected === false || (copy.kind === 'mirror' && copy.state === 'disconnected')) {
     group.append(s('text', { x: 0, y: 18, class: 'card-line faint', text: 'lag: not connected' }));
     return group;
@@ -237,9 +266,9 @@ function lagBar(copy) {
   const share = Math.min(1, Math.log10(1 + ms) / Math.log10(1 + LAG_FULL_MS));
   const colour = ms < 100 ? colours.healthy : ms < 1000 ? colours.replication : colours.fault;
   group.append(
-    s('rect', { x: 0, y: 4, width: 110, height: 16, rx: 4, fill: '#e4e4e4' }),
-    s('rect', { x: 0, y: 4, width: Math.max(entries > 0 ? 4 : 0, 110 * share), height: 16, rx: 4, fill: colour, class: 'lag-fill' }),
-    s('text', { x: 120, y: 18, class: 'card-line small', text: `lag ${fmtNumber(entries)} · ${fmtMs(ms)}` }));
+    s('rect', { x: 0, y: 4, width: 130, height: 16, rx: 4, fill: '#e4e4e4' }),
+    s('rect', { x: 0, y: 4, width: Math.max(entries > 0 ? 4 : 0, 130 * share), height: 16, rx: 4, fill: colour, class: 'lag-fill' }),
+    s('text', { x: 142, y: 18, class: 'card-line small', text: `lag ${fmtNumber(entries)} · ${fmtMs(ms)}` }));
   return group;
 }
 
@@ -255,7 +284,7 @@ function roleBadge(role, x, y, faded = false) {
 }
 
 function statePill(live, right, y) {
-  const text = live.state === 'alive' ? '● alive' : live.state === 'paused' ? `❚❚ paused${live.leftMs > 0 ? ` ${(live.leftMs / 1000).toFixed(1)} s` : ''}` : '✕ DOWN';
+  const text = live.state === 'alive' ? '● alive' : live.state === 'paused' ? '❚❚ paused' : '✕ DOWN';
   const fill = live.state === 'alive' ? colours.healthy : live.state === 'paused' ? '#5c5200' : colours.fault;
   return s('text', { x: right, y, 'text-anchor': 'end', class: 'state-pill', fill, text });
 }

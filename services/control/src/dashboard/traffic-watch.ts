@@ -31,6 +31,11 @@ export interface TrafficWatchOptions {
   logger: Logger;
 }
 
+// A source heard for the first time (or again after nobody listened) holds up to
+// limits.trafficAgeMsMax of history; only its last second goes on, so a dashboard that opens gets a
+// live picture rather than a burst of the past that the budget would have to sample down.
+const FIRST_TAKE_MS = 1000;
+
 interface TrafficAnswer {
   records: TrafficRecord[];
   lastSeq: number;
@@ -42,11 +47,17 @@ export class TrafficWatch {
   private readonly cursors = new Map<string, { bootId: string; seq: number }>();
   private readonly budgets = new Map<string, RecordBudget>();
   private readonly collecting = new Set<string>();
+  // When collection (re)started: after a pause without subscribers every source counts as new.
+  private resumedAtMs = 0;
 
   constructor(private readonly options: TrafficWatchOptions) {}
 
   onRound(snapshot: ClusterSnapshot): void {
-    if (this.options.subscribers() === 0) return;
+    if (this.options.subscribers() === 0) {
+      this.resumedAtMs = 0;
+      return;
+    }
+    if (this.resumedAtMs === 0) this.resumedAtMs = Date.now();
     const own = this.options.link.traffic;
     this.take(this.options.selfId, { ...own.after(this.cursors.get(this.options.selfId)?.seq ?? 0, limits.trafficFetchMax), lastSeq: own.lastSeq, bootId: own.bootId });
     for (const peer of this.options.peers) {
@@ -80,10 +91,13 @@ export class TrafficWatch {
   private take(source: string, answer: TrafficAnswer): void {
     const cursor = this.cursors.get(source);
     // Another bootId: the process restarted and its seqs began again. Everything it holds is new.
-    const fresh = cursor && cursor.bootId === answer.bootId ? answer.records.filter((r) => r.seq > cursor.seq) : answer.records;
+    const known = cursor !== undefined && cursor.bootId === answer.bootId;
+    const fresh = known ? answer.records.filter((r) => r.seq > cursor.seq) : answer.records;
     this.cursors.set(source, { bootId: answer.bootId, seq: Math.max(answer.lastSeq, ...fresh.map((r) => r.seq)) });
     const now = Date.now();
-    const recent = fresh.filter((r) => now - r.at <= limits.trafficAgeMsMax);
+    const firstTake = !known || now - this.resumedAtMs < FIRST_TAKE_MS;
+    const oldestAt = now - (firstTake ? FIRST_TAKE_MS : limits.trafficAgeMsMax);
+    const recent = fresh.filter((r) => r.at >= oldestAt);
     if (recent.length === 0) return;
     let budget = this.budgets.get(source);
     if (!budget) this.budgets.set(source, (budget = new RecordBudget(limits.trafficRecordsPerNodePerSecondMax, now)));
