@@ -84,15 +84,40 @@ export class BenchCluster {
     if (this.warnings.length > WARNINGS_MAX) this.warnings.splice(0, this.warnings.length - WARNINGS_MAX);
   }
 
-  // Warnings logged since `sinceMs` (performance.now() time), counted by node and message.
+  // Warnings logged since `sinceMs` (performance.now() time), most frequent first: the stall
+  // watch's as one summary per node (how many GC pauses and stalls, the longest of each), the
+  // rest counted by node and message.
   warningsSince(sinceMs: number): string[] {
     const counts = new Map<string, number>();
+    const stalls = new Map<string, { gc: number; gcMaxMs: number; gcMaxKind: string; loop: number; loopMaxMs: number }>();
     for (const w of this.warnings) {
       if (w.atMs < sinceMs) continue;
+      const watched = /^(gc (.*) pause|event loop stalled) ≥ (\d+) ms$/.exec(w.msg);
+      if (watched) {
+        const s = stalls.get(w.id) ?? { gc: 0, gcMaxMs: 0, gcMaxKind: '', loop: 0, loopMaxMs: 0 };
+        const ms = Number(watched[3]);
+        if (w.msg.startsWith('gc')) {
+          s.gc++;
+          if (ms >= s.gcMaxMs) s.gcMaxKind = watched[2] ?? '';
+          s.gcMaxMs = Math.max(s.gcMaxMs, ms);
+        } else {
+          s.loop++;
+          s.loopMaxMs = Math.max(s.loopMaxMs, ms);
+        }
+        stalls.set(w.id, s);
+        continue;
+      }
       const key = `${w.id} ${w.level} "${w.msg}"`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    return [...counts].map(([key, n]) => (n > 1 ? `${key} ×${n}` : key));
+    const summaries = [...stalls].map(([id, s]) => {
+      const parts = [];
+      if (s.gc > 0) parts.push(`${s.gc} GC pause${s.gc === 1 ? '' : 's'} (longest ≥ ${s.gcMaxMs} ms, ${s.gcMaxKind})`);
+      if (s.loop > 0) parts.push(`${s.loop} event-loop stall${s.loop === 1 ? '' : 's'} (longest ≥ ${s.loopMaxMs} ms)`);
+      return `${id}: ${parts.join(', ')}`;
+    });
+    const others = [...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => (n > 1 ? `${key} ×${n}` : key));
+    return [...summaries, ...others];
   }
 
   get dataRoot(): string {

@@ -7,7 +7,18 @@ import path from 'node:path';
 import { summarize, type LatencySummary } from './stats.ts';
 
 export async function probeFsync(dir: string, count: number, bytes: number): Promise<LatencySummary> {
-  const file = path.join(dir, 'fsync-probe.bin');
+  return summarize(await appendAndSync(path.join(dir, 'fsync-probe.bin'), count, bytes));
+}
+
+// The same with `writers` appenders at once, each on its own file, as the four data nodes of a
+// one-machine cluster do: on one file system (one ext4 journal) their syncs can wait for each
+// other, so this, not the lone fsync, is the floor a replicated write stands on here.
+export async function probeFsyncConcurrent(dir: string, count: number, bytes: number, writers: number): Promise<LatencySummary> {
+  const runs = await Promise.all(Array.from({ length: writers }, (_, i) => appendAndSync(path.join(dir, `fsync-probe-${i}.bin`), count, bytes)));
+  return summarize(runs.flat());
+}
+
+async function appendAndSync(file: string, count: number, bytes: number): Promise<number[]> {
   const handle = await open(file, 'w');
   const buffer = Buffer.alloc(bytes, 'x');
   const samplesMs: number[] = [];
@@ -26,5 +37,5 @@ export async function probeFsync(dir: string, count: number, bytes: number): Pro
     await handle.close();
     await rm(file, { force: true });
   }
-  return summarize(samplesMs);
+  return samplesMs;
 }

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--json <file>] [--only <sections>] [--profile <node id>]`
+// `npm run bench [-- --quick] [--json <file>] [--only <sections>] [--profile <node id>] [--stalls]`
 //
 // What each strategy costs, side by side in one run: starts its own fresh cluster on free ports
 // under a temp data root (never a running one), measures the physical floor (loopback round trip,
@@ -11,9 +11,11 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { defaultTopology } from '../../shared/topology.ts';
 import { BenchCluster } from './cluster.ts';
 import { ContentionMonitor } from './contention.ts';
 import { parseArgs, USAGE, type BenchOptions, type SectionName } from './options.ts';
+import { readMemory } from './proc.ts';
 import { Progress } from './progress.ts';
 import { renderReport } from './report.ts';
 import type { BenchResults, Outcome } from './results.ts';
@@ -51,18 +53,13 @@ async function main(): Promise<number> {
   const progress = new Progress();
   const startedAt = new Date();
   const results = newResults(options, startedAt);
-  results.meta.foreignNodeProcesses = await countOtherNodeProcesses();
-  if (results.meta.loadAverageAtStart > 0.5 || results.meta.foreignNodeProcesses > 0) {
-    const note = `the machine was busy when the run started (load average ${results.meta.loadAverageAtStart}, ${results.meta.foreignNodeProcesses} other node processes): figures may be worse than this code can do`;
-    results.notes.push(note);
-    progress.warn(note);
-  }
+  await noteBusyMachine(results, progress);
   const profileDir = options.profileNode ? await mkdtemp(path.join(os.tmpdir(), 'mirrorlab-cpuprof-')) : null;
 
   const contention = new ContentionMonitor().start();
   progress.section(`starting a fresh cluster (${options.profile.name} run; sections: ${options.sections.join(', ')})`);
   const cluster = await BenchCluster.start({
-    serviceEnv: options.profileNode && profileDir ? { [options.profileNode]: profilerEnv(profileDir) } : undefined,
+    serviceEnv: preloadEnv(options, profileDir),
     onUnexpectedExit: (id, description, lastLines) => {
       const note = `${id} ${description} without being asked to`;
       results.notes.push(note);
@@ -76,24 +73,8 @@ async function main(): Promise<number> {
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
   progress.say(`cluster up on ports ${Object.values(cluster.plan.ports).join(', ')}, data under ${cluster.dataRoot}`);
-
-  const ctx: SectionContext = { cluster, profile: options.profile, progress, results: results.sections, note: (text) => results.notes.push(text) };
   try {
-    for (const name of options.sections) {
-      progress.section(SECTIONS[name].title);
-      const sectionStartedMs = performance.now();
-      const outcome = await runSection(() => SECTIONS[name].run(ctx));
-      const warnings = cluster.warningsSince(sectionStartedMs);
-      if (warnings.length > 0) {
-        results.notes.push(`${name}: the nodes logged ${warnings.slice(0, 8).join('; ')}${warnings.length > 8 ? `; and ${warnings.length - 8} more kinds` : ''}`);
-      }
-      (results.sections as Record<string, Outcome<unknown>>)[name] = outcome;
-      if (outcome.status === 'n/a') progress.say(`n/a (${outcome.reason})`);
-      if (outcome.status === 'broken') {
-        progress.warn(`section ${name} broke: ${outcome.error}`);
-        for (const id of cluster.dataNodeIds()) progress.warn(`${id}'s last lines:\n      ${cluster.logs(id).slice(-8).join('\n      ')}`);
-      }
-    }
+    await runSections(cluster, options, results, progress);
   } finally {
     progress.section('stopping the cluster');
     await cluster.close();
@@ -109,6 +90,33 @@ async function main(): Promise<number> {
       results.notes.push(`other processes on this machine used ${foreign.foreignCpuPercent} % of a core on average during the run (up to ${foreign.foreignBusyProcessesMax} busy at once): the figures are pessimistic`);
     }
   }
+  return report(results, options, startedAt, profileDir);
+}
+
+// Runs the chosen sections in order; one that breaks is recorded and the next one still runs.
+async function runSections(cluster: BenchCluster, options: BenchOptions, results: BenchResults, progress: Progress): Promise<void> {
+  const rssAtStartMiB: Record<string, number | null> = {};
+  for (const id of cluster.dataNodeIds()) rssAtStartMiB[id] = (await readMemory(cluster.pid(id)))?.rssMiB ?? null;
+  const ctx: SectionContext = { cluster, profile: options.profile, progress, results: results.sections, rssAtStartMiB, note: (text) => results.notes.push(text) };
+  for (const name of options.sections) {
+    progress.section(SECTIONS[name].title);
+    const sectionStartedMs = performance.now();
+    const outcome = await runSection(() => SECTIONS[name].run(ctx));
+    (results.sections as Record<string, Outcome<unknown>>)[name] = outcome;
+    const warnings = cluster.warningsSince(sectionStartedMs);
+    if (warnings.length > 0) {
+      results.notes.push(`${name}: the nodes logged ${warnings.slice(0, 8).join('; ')}${warnings.length > 8 ? `; and ${warnings.length - 8} more kinds` : ''}`);
+    }
+    if (outcome.status === 'n/a') progress.say(`n/a (${outcome.reason})`);
+    if (outcome.status === 'broken') {
+      progress.warn(`section ${name} broke: ${outcome.error}`);
+      for (const id of cluster.dataNodeIds()) progress.warn(`${id}'s last lines:\n      ${cluster.logs(id).slice(-8).join('\n      ')}`);
+    }
+  }
+}
+
+// Prints the table, keeps the JSON; the exit code says whether the bench itself broke.
+async function report(results: BenchResults, options: BenchOptions, startedAt: Date, profileDir: string | null): Promise<number> {
   const targets = evaluateTargets(results);
   process.stdout.write(`\n${renderReport(results, targets)}\n`);
   const file = await writeResults(options.jsonPath ?? defaultResultsPath(startedAt, options.profile.name), results, targets);
@@ -119,10 +127,31 @@ async function main(): Promise<number> {
   return broken.length > 0 ? 1 : 0;
 }
 
-// Node 20 refuses --cpu-prof in NODE_OPTIONS; the preload starts the same profiler from inside.
-function profilerEnv(dir: string): Record<string, string> {
-  const preload = fileURLToPath(new URL('./cpu-profile-preload.mjs', import.meta.url));
-  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(preload).href}`.trim(), MIRRORLAB_CPU_PROFILE_DIR: dir };
+// The load average lags by a minute; more runnable work than cores, or another Node process (a
+// cluster, a test run) at the start, is worth a warning. What other processes actually used during
+// the run is measured (ContentionMonitor) and reported at the end.
+async function noteBusyMachine(results: BenchResults, progress: Progress): Promise<void> {
+  results.meta.foreignNodeProcesses = await countOtherNodeProcesses();
+  if (results.meta.loadAverageAtStart <= os.cpus().length && results.meta.foreignNodeProcesses === 0) return;
+  const note = `the machine was busy when the run started (load average ${results.meta.loadAverageAtStart}, ${results.meta.foreignNodeProcesses} other node processes): figures may be worse than this code can do`;
+  results.notes.push(note);
+  progress.warn(note);
+}
+
+// Preloads per data node: the CPU profiler for --profile <id>, the stall watch for --stalls. Node
+// 20 refuses --cpu-prof and --trace-gc in NODE_OPTIONS, so both start from inside instead.
+function preloadEnv(options: BenchOptions, profileDir: string | null): Record<string, Record<string, string>> {
+  const preload = (file: string) => `--import ${pathToFileURL(fileURLToPath(new URL(file, import.meta.url))).href}`;
+  const env: Record<string, Record<string, string>> = {};
+  for (const id of defaultTopology.filter((s) => s.kind === 'node').map((s) => s.id)) {
+    const imports: string[] = [];
+    if (options.watchStalls) imports.push(preload('./stall-watch-preload.mjs'));
+    if (options.profileNode === id && profileDir) imports.push(preload('./cpu-profile-preload.mjs'));
+    if (imports.length === 0) continue;
+    env[id] = { NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...imports].join(' ').trim() };
+    if (options.profileNode === id && profileDir) env[id].MIRRORLAB_CPU_PROFILE_DIR = profileDir;
+  }
+  return env;
 }
 
 // Node processes on this machine that are not this bench (another cluster, a test run): they
@@ -153,6 +182,7 @@ async function runSection(run: () => Promise<unknown>): Promise<Outcome<any>> {
 function newResults(options: BenchOptions, startedAt: Date): BenchResults {
   const cpus = os.cpus();
   const settings: Record<string, string> = { FAILOVER_TIMEOUT_MS: String(failoverTimeoutMs()) };
+  if (options.watchStalls) settings.stallWatch = 'on';
   for (const name of REPORTED_SETTINGS) if (process.env[name]) settings[name] = process.env[name] as string;
   return {
     meta: {

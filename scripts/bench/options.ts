@@ -1,6 +1,8 @@
-// `npm run bench [-- --quick] [--json <file>] [--only <sections>] [--profile <id>]`: the command
+// `npm run bench [-- --quick] [--json <file>] [--only <sections>] [--profile <id>] [--stalls]`: the command
 // line, and the counts and durations of a full and a quick run. Quick is what CI would run: the
 // same sections with smaller counts, well under three minutes.
+
+import { defaultTopology } from '../../shared/topology.ts';
 
 export const SECTION_NAMES = ['baselines', 'writes', 'injection', 'lag', 'catchup', 'memory', 'failover'] as const;
 export type SectionName = (typeof SECTION_NAMES)[number];
@@ -9,9 +11,11 @@ export interface BenchProfile {
   name: 'full' | 'quick';
   rttCount: number;
   fsyncCount: number;
-  // Write runs: each (ack level, client count) pair runs warmupMs, then is measured durationMs.
+  // Write runs: each (ack level, client count) pair is measured durationMs in all, in writeRounds
+  // interleaved slices, each slice after its own warmupMs.
   writeWarmupMs: number;
   writeDurationMs: number;
+  writeRounds: number;
   clientCounts: readonly number[];
   // Sync writes at 1 client per injected latency (and for the baseline right before).
   injectionWrites: Record<number, number>;
@@ -28,8 +32,9 @@ export const profiles: Record<BenchProfile['name'], BenchProfile> = {
     name: 'full',
     rttCount: 2000,
     fsyncCount: 300,
-    writeWarmupMs: 1000,
+    writeWarmupMs: 500,
     writeDurationMs: 10_000,
+    writeRounds: 5,
     clientCounts: [1, 64],
     injectionWrites: { 50: 100, 200: 40 },
     injectionBaselineWrites: 200,
@@ -42,8 +47,9 @@ export const profiles: Record<BenchProfile['name'], BenchProfile> = {
     name: 'quick',
     rttCount: 500,
     fsyncCount: 100,
-    writeWarmupMs: 500,
+    writeWarmupMs: 300,
     writeDurationMs: 3000,
+    writeRounds: 3,
     clientCounts: [1, 64],
     injectionWrites: { 50: 20, 200: 10 },
     injectionBaselineWrites: 50,
@@ -61,14 +67,18 @@ export interface BenchOptions {
   sections: readonly SectionName[];
   // Data node to run under the CPU profiler; its profile is written when the bench stops it.
   profileNode: string | null;
+  // Every data node logs its GC pauses and event-loop stalls (listed per section in the notes).
+  watchStalls: boolean;
 }
 
-export const USAGE = `usage: npm run bench [-- [--quick] [--json <file>] [--only <section,...>] [--profile <node id>]]
-  --quick            smaller counts and durations (what CI runs; under 3 minutes)
+export const USAGE = `usage: npm run bench [-- [--quick] [--json <file>] [--only <section,...>] [--profile <node id>] [--stalls]]
+  --quick            smaller counts and durations (what CI would run; under 3 minutes)
   --json <file>      where to write the results (default bench/results/bench-<time>.json)
   --only <list>      run only these sections: ${SECTION_NAMES.join(', ')}
   --profile <id>     run that data node under V8's CPU profiler (a .cpuprofile written when the bench
-                     stops it; combine with --only: a node SIGKILLed by the failover section writes none)`;
+                     stops it; combine with --only: a node SIGKILLed by the failover section writes none)
+  --stalls           every data node logs its GC pauses ≥ 10 ms and event-loop stalls ≥ 40 ms; the
+                     table's notes list them per section (to explain a p99 or a lag spike)`;
 
 export type ParsedArgs = { ok: true; options: BenchOptions } | { ok: false; problem: string | null };
 
@@ -77,6 +87,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let jsonPath: string | null = null;
   let sections: SectionName[] = [...SECTION_NAMES];
   let profileNode: string | null = null;
+  let watchStalls = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = () => {
@@ -88,7 +99,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     try {
       if (arg === '--quick') quick = true;
       else if (arg === '--json') jsonPath = value();
-      else if (arg === '--profile') profileNode = value();
+      else if (arg === '--profile') {
+        profileNode = value();
+        const nodes = defaultTopology.filter((s) => s.kind === 'node').map((s) => s.id);
+        if (!nodes.includes(profileNode)) throw new Error(`--profile takes a data node id: ${nodes.join(', ')}`);
+      }
+      else if (arg === '--stalls') watchStalls = true;
       else if (arg === '--only') {
         const wanted = value().split(',').map((s) => s.trim()).filter(Boolean);
         const unknown = wanted.filter((s) => !(SECTION_NAMES as readonly string[]).includes(s));
@@ -100,5 +116,5 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       return { ok: false, problem: (error as Error).message };
     }
   }
-  return { ok: true, options: { profile: profiles[quick ? 'quick' : 'full'], jsonPath, sections, profileNode } };
+  return { ok: true, options: { profile: profiles[quick ? 'quick' : 'full'], jsonPath, sections, profileNode, watchStalls } };
 }

@@ -8,6 +8,7 @@ import { ratio, round } from './stats.ts';
 import type { TargetCheck } from './targets.ts';
 
 const ms = fmtMs;
+const mib = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(0)} MiB`);
 const int = fmtInt;
 
 function row(cells: readonly string[], widths: readonly number[]): string {
@@ -26,7 +27,7 @@ function section<T>(title: string, outcome: Outcome<T> | undefined, body: (data:
 function worstLags(d: LagData): string[] {
   const worst = Object.entries(d.copies).flatMap(([id, p]) => p.worst.map((w) => ({ id, ...w })));
   const p99Max = Math.max(...Object.values(d.copies).map((p) => p.lag.p99Ms));
-  const spikes = worst.filter((w) => w.lagMs > 2 * p99Max || w.lagMs > 100).sort((a, b) => a.atS - b.atS);
+  const spikes = worst.filter((w) => w.lagMs > 2 * p99Max || w.lagMs > 100).sort((a, b) => b.lagMs - a.lagMs).slice(0, 6).sort((a, b) => a.atS - b.atS);
   if (spikes.length === 0) return [];
   return [`  worst: ${spikes.map((w) => `${ms(w.lagMs)} on ${w.id} at ${w.atS} s`).join(', ')}`];
 }
@@ -45,19 +46,21 @@ export function renderReport(results: BenchResults, targets: readonly TargetChec
       row(['loopback HTTP round trip (bare echo)', ms(d.loopbackRtt.p50Ms), ms(d.loopbackRtt.p99Ms)], w),
       row(['GET /health of a node (Fastify)', ms(d.nodeHealthRtt.p50Ms), ms(d.nodeHealthRtt.p99Ms)], w),
       row([`fsync of a ${d.fsyncBytes} B append`, ms(d.fsync.p50Ms), ms(d.fsync.p99Ms)], w),
+      row([`  the same, ${d.fsyncConcurrentWriters} appenders at once`, ms(d.fsyncConcurrent.p50Ms), ms(d.fsyncConcurrent.p99Ms)], w),
     ];
   }));
 
   lines.push(...section('WRITES', s.writes, (d) => {
-    const w = [12, 8, 10, 10, 10];
+    const w = [12, 8, 10, 10, 10, 24];
     const out = [
-      `  ${d.valueBytes} B values, ${d.durationMs / 1000} s per run, keep-alive clients in a separate process`,
-      row(['ack level', 'clients', 'writes/s', 'p50', 'p99', 'cpu % (primary / mirror / replicas / client)'], w),
+      `  ${d.valueBytes} B values, ${d.durationMs / 1000} s per row in ${d.rounds} interleaved rounds, keep-alive clients in a separate process`,
+      row(['ack level', 'clients', 'writes/s', 'p50', 'p99', 'p50 local/copies/outside', 'cpu % primary/mirror/replicas/client'], w),
     ];
     for (const r of d.rows) {
       const c = r.cpuPercent;
       const cpu = [c.primary, c.mirror, c['replica-1'], c['replica-2'], c.client].map((v) => (v === null || v === undefined ? '?' : String(v)));
-      out.push(row([`ack=${r.ack}`, String(r.clients), int(r.throughputPerS), ms(r.latency.p50Ms), ms(r.latency.p99Ms), `${cpu[0]} / ${cpu[1]} / ${cpu[2]}+${cpu[3]} / ${cpu[4]}`], w));
+      const split = `${r.p50SplitMs.local.toFixed(2)} / ${r.p50SplitMs.copies.toFixed(2)} / ${r.p50SplitMs.outside.toFixed(2)}`;
+      out.push(row([`ack=${r.ack}`, String(r.clients), int(r.throughputPerS), ms(r.latency.p50Ms), ms(r.latency.p99Ms), split, `${cpu[0]} / ${cpu[1]} / ${cpu[2]}+${cpu[3]} / ${cpu[4]}`], w));
     }
     for (const level of ['sync', 'all']) {
       const at = (clients: number) => ratio(findRow(d, level, clients)?.throughputPerS ?? Number.NaN, findRow(d, 'local', clients)?.throughputPerS ?? Number.NaN);
@@ -92,7 +95,7 @@ export function renderReport(results: BenchResults, targets: readonly TargetChec
 
   lines.push(...section('MEMORY (VmRSS)', s.memory, (d) =>
     Object.entries(d.nodes).map(([id, n]) =>
-      row([id, `${int(n.keys)} keys of ${d.valueBytes} B`, `RSS ${n.rssMiB === null ? 'n/a' : n.rssMiB.toFixed(0)} MiB`, `peak ${n.hwmMiB === null ? 'n/a' : n.hwmMiB.toFixed(0)} MiB`, `(${n.backlogNote})`], [10, 24, 14, 16])),
+      row([id, `${int(n.keys)} keys of ${d.valueBytes} B`, `RSS ${mib(n.rssMiB)}`, `peak ${mib(n.hwmMiB)}`, `empty ${mib(n.rssAtStartMiB)}`, `(${n.backlogNote})`], [10, 24, 14, 14, 15])),
   ));
 
   lines.push(...section('FAILOVER (SIGKILL of the primary under load, 8 sync writers)', s.failover, (d) => [
@@ -103,7 +106,7 @@ export function renderReport(results: BenchResults, targets: readonly TargetChec
   ], [`  FAILOVER_TIMEOUT_MS = ${meta.settings.FAILOVER_TIMEOUT_MS ?? 'default'}`]));
 
   lines.push('TARGETS (reported, not asserted)');
-  const w = [38, 40, 36];
+  const w = [38, 30, 40];
   for (const t of targets) lines.push(row([t.name, t.figure, t.bound, t.met === null ? '—' : t.met ? 'met' : 'NOT MET'], w));
   if (results.notes.length > 0) lines.push('', 'NOTES', ...results.notes.map((n) => `  - ${n}`));
   return lines.join('\n');

@@ -18,6 +18,9 @@ export interface BaselinesData {
   nodeHealthRtt: LatencySummary;
   // One write of `fsyncBytes` at the end of a file plus fdatasync, in the nodes' data root.
   fsync: LatencySummary;
+  // The same with one appender per data node at once, each on its own file.
+  fsyncConcurrent: LatencySummary;
+  fsyncConcurrentWriters: number;
   fsyncBytes: number;
 }
 
@@ -26,6 +29,10 @@ export interface WriteRow {
   clients: number;
   throughputPerS: number;
   latency: LatencySummary;
+  // Medians of the primary's own split of each write (SPEC §3 timings): append -> durable on the
+  // primary, durable -> the copies the ack level waits for confirmed, and the rest (HTTP both
+  // ways, parsing, event-loop queues). Medians of parts do not add up to the median of the whole.
+  p50SplitMs: { local: number; copies: number; outside: number };
   errors: Record<string, number>;
   // % of one core over the run, per process (the load generator as `client`).
   cpuPercent: Record<string, number | null>;
@@ -33,7 +40,9 @@ export interface WriteRow {
 
 export interface WritesData {
   valueBytes: number;
+  // Measured time per row in all, in `rounds` interleaved slices.
   durationMs: number;
+  rounds: number;
   rows: WriteRow[];
 }
 
@@ -90,7 +99,8 @@ export interface CatchUpData {
 
 export interface MemoryData {
   valueBytes: number;
-  nodes: Record<string, { keys: number; backlogNote: string; rssMiB: number | null; hwmMiB: number | null }>;
+  // rssAtStartMiB: the same node empty, right after the cluster started.
+  nodes: Record<string, { keys: number; backlogNote: string; rssMiB: number | null; hwmMiB: number | null; rssAtStartMiB: number | null }>;
 }
 
 export interface FailoverKill {

@@ -19,6 +19,7 @@ export async function runClosedLoop(spec: ClosedSpec, onWindow: (phase: 'open' |
   const body = valueBody(spec.valueBytes);
   const query = `?ack=${encodeURIComponent(spec.ack)}`;
   const latenciesMs: number[] = [];
+  const split = { localMs: [] as number[], syncMs: [] as number[], outsideMs: [] as number[] };
   const errors: Record<string, number> = {};
   const started = performance.now();
   const windowStart = started + (spec.writesMax === undefined ? spec.warmupMs : 0);
@@ -33,10 +34,17 @@ export async function runClosedLoop(spec: ClosedSpec, onWindow: (phase: 'open' |
       const key = spec.writesMax !== undefined ? `${spec.keyPrefix}${issued}` : `${spec.keyPrefix}c${clientIndex}/${n % spec.keySpace}`;
       const sentAt = performance.now();
       try {
-        const answer = await putValue(pool, origin, `/kv/${key}${query}`, body, WRITE_TIMEOUT_MS);
+        const answer = await putValue(pool, origin, `/kv/${key}${query}`, body, WRITE_TIMEOUT_MS, spec.returnSamples === true);
         const doneAt = performance.now();
         if (answer.status !== 200) countError(errors, `http_${answer.status}`);
-        else if (sentAt >= windowStart && doneAt <= windowEnd) latenciesMs.push(doneAt - sentAt);
+        else if (sentAt >= windowStart && doneAt <= windowEnd) {
+          latenciesMs.push(doneAt - sentAt);
+          if (answer.timings) {
+            split.localMs.push(answer.timings.localMs);
+            split.syncMs.push(answer.timings.syncMs);
+            split.outsideMs.push(Math.max(0, doneAt - sentAt - answer.timings.totalMs));
+          }
+        }
       } catch (error) {
         countError(errors, errorKey(error));
       }
@@ -76,5 +84,6 @@ export async function runClosedLoop(spec: ClosedSpec, onWindow: (phase: 'open' |
     throughputPerS: (latenciesMs.length / elapsedMs) * 1000,
     latency: summarize(latenciesMs),
     clientCpuPercent: clientCpuPercent ?? 0,
+    ...(spec.returnSamples ? { samplesMs: latenciesMs, split } : {}),
   };
 }

@@ -19,7 +19,8 @@ export type LoadSpec =
   // Closed loop: `clients` keep-alive connections, each sending its next write when the last is
   // acknowledged. Measures writes that start after warmupMs and end before warmupMs + durationMs;
   // with writesMax it instead stops after that many writes (to fill a log) and measures them all.
-  | (WriteShape & { kind: 'closed'; clients: number; durationMs: number; warmupMs: number; writesMax?: number })
+  // With returnSamples the result carries every measured latency, for merging runs.
+  | (WriteShape & { kind: 'closed'; clients: number; durationMs: number; warmupMs: number; writesMax?: number; returnSamples?: boolean })
   // Open loop at a fixed rate; every `probeEvery`-th acknowledged write is followed by a read with
   // minLsn on each probe URL (when the copy has it) and a GET /health beside it (the read's cost).
   | (WriteShape & {
@@ -46,6 +47,11 @@ export interface WriteRunResult {
   latency: LatencySummary;
   // The load generator's own CPU over the run, in % of one core.
   clientCpuPercent: number;
+  // Every measured latency, when the spec asked for them, and beside each the primary's own
+  // split of it: append -> durable here (localMs), durable -> the copies confirmed (syncMs), and
+  // what is left (outsideMs: HTTP, parsing, event-loop queues on both ends, the network).
+  samplesMs?: number[];
+  split?: { localMs: number[]; syncMs: number[]; outsideMs: number[] };
 }
 
 export interface ProbeResult {

@@ -7,6 +7,8 @@ export interface WriteAnswer {
   lsn: number;
   epoch: number;
   location: string | null;
+  // The primary's own account of a successful write (SPEC §3 `timings`), when asked for.
+  timings: { totalMs: number; localMs: number; syncMs: number } | null;
 }
 
 // A JSON string of exactly `bytes` bytes, quotes included: the value every write carries.
@@ -14,7 +16,14 @@ export function valueBody(bytes: number): string {
   return JSON.stringify('x'.repeat(Math.max(0, bytes - 2)));
 }
 
-export async function putValue(dispatcher: Dispatcher, origin: string, path: string, body: string, timeoutMs: number): Promise<WriteAnswer> {
+export async function putValue(
+  dispatcher: Dispatcher,
+  origin: string,
+  path: string,
+  body: string,
+  timeoutMs: number,
+  readTimings = false,
+): Promise<WriteAnswer> {
   const response = await dispatcher.request({
     origin,
     path,
@@ -25,7 +34,13 @@ export async function putValue(dispatcher: Dispatcher, origin: string, path: str
     bodyTimeout: timeoutMs,
   });
   // The answer's body is small; reading it whole keeps the connection reusable.
-  await response.body.dump();
+  let timings: WriteAnswer['timings'] = null;
+  if (readTimings && response.statusCode === 200) {
+    const answer = (await response.body.json()) as { timings?: WriteAnswer['timings'] };
+    timings = answer.timings ?? null;
+  } else {
+    await response.body.dump();
+  }
   const header = (name: string) => {
     const value = response.headers[name];
     return Array.isArray(value) ? value[0] : value;
@@ -35,6 +50,7 @@ export async function putValue(dispatcher: Dispatcher, origin: string, path: str
     lsn: Number(header('x-lsn') ?? Number.NaN),
     epoch: Number(header('x-epoch') ?? Number.NaN),
     location: header('location') ?? null,
+    timings,
   };
 }
 

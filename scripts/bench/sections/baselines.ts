@@ -1,13 +1,14 @@
 // Baselines: the physical floor every other figure stands on.
 //   - loopback HTTP round trip between two Node processes (bare node:http echo <- undici client);
 //   - GET /health of the primary from another process (the same, through a node's Fastify stack);
-//   - one fsync of a small append on the data disk.
+//   - one fsync of a small append on the data disk, alone and with one appender per data node at
+//     once (the nodes of this cluster share one disk and one file-system journal).
 // A sync write cannot beat local + one hop to the mirror + the mirror's fsync; comparing the
 // measured sync-local gap with RTT + fsync shows how much the code adds on top of physics.
 
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { probeFsync } from '../fsync-probe.ts';
+import { probeFsync, probeFsyncConcurrent } from '../fsync-probe.ts';
 import { runLoad } from '../load/run.ts';
 import type { BaselinesData } from '../results.ts';
 import type { LatencySummary } from '../stats.ts';
@@ -24,7 +25,10 @@ export async function runBaselines(ctx: SectionContext): Promise<BaselinesData> 
   progress.say(`GET /health of the primary: p50 ${nodeHealthRtt.p50Ms} ms, p99 ${nodeHealthRtt.p99Ms} ms`);
   const fsync = await probeFsync(cluster.dataRoot, profile.fsyncCount, VALUE_BYTES);
   progress.say(`fsync of a ${VALUE_BYTES} B append: p50 ${fsync.p50Ms} ms, p99 ${fsync.p99Ms} ms`);
-  return { loopbackRtt, nodeHealthRtt, fsync, fsyncBytes: VALUE_BYTES };
+  const writers = cluster.dataNodeIds().length;
+  const fsyncConcurrent = await probeFsyncConcurrent(cluster.dataRoot, profile.fsyncCount, VALUE_BYTES, writers);
+  progress.say(`the same, ${writers} appenders at once: p50 ${fsyncConcurrent.p50Ms} ms, p99 ${fsyncConcurrent.p99Ms} ms`);
+  return { loopbackRtt, nodeHealthRtt, fsync, fsyncConcurrent, fsyncConcurrentWriters: writers, fsyncBytes: VALUE_BYTES };
 }
 
 async function rtt(url: string, count: number): Promise<LatencySummary> {

@@ -15,6 +15,8 @@ export interface SectionContext {
   profile: BenchProfile;
   progress: Progress;
   results: SectionResults;
+  // Each data node's resident memory right after the cluster started (MiB; null without /proc).
+  rssAtStartMiB: Record<string, number | null>;
   note(text: string): void;
 }
 

@@ -21,8 +21,9 @@ export async function runMemory(ctx: SectionContext): Promise<MemoryData> {
       backlogNote: id === rebuilt ? 'rebuilt by full resync: empty backlog' : 'backlog of recent entries in memory',
       rssMiB: memory ? round(memory.rssMiB, 1) : null,
       hwmMiB: memory ? round(memory.hwmMiB, 1) : null,
+      rssAtStartMiB: ctx.rssAtStartMiB[id] === null || ctx.rssAtStartMiB[id] === undefined ? null : round(ctx.rssAtStartMiB[id], 1),
     };
-    progress.say(`${id}: ${status.keys} keys, RSS ${nodes[id].rssMiB ?? 'n/a'} MiB (peak ${nodes[id].hwmMiB ?? 'n/a'} MiB)`);
+    progress.say(`${id}: ${status.keys} keys, RSS ${nodes[id].rssMiB ?? 'n/a'} MiB (peak ${nodes[id].hwmMiB ?? 'n/a'} MiB; ${nodes[id].rssAtStartMiB ?? 'n/a'} MiB when empty)`);
   }
   return { valueBytes: VALUE_BYTES, nodes };
 }

@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { parseArgs, profiles, SECTION_NAMES } from '../../../scripts/bench/options.ts';
 import { renderReport } from '../../../scripts/bench/report.ts';
 import type { BenchResults, WriteRow } from '../../../scripts/bench/results.ts';
+import { mergeSlices } from '../../../scripts/bench/sections/writes.ts';
 import { percentile, summarize } from '../../../scripts/bench/stats.ts';
 import { evaluateTargets } from '../../../scripts/bench/targets.ts';
 
 const latency = (p50Ms: number, p99Ms = p50Ms * 3) => ({ count: 100, meanMs: p50Ms, p50Ms, p90Ms: p99Ms, p99Ms, maxMs: p99Ms });
 const writeRow = (ack: string, clients: number, throughputPerS: number, p50Ms: number): WriteRow => ({
-  ack, clients, throughputPerS, latency: latency(p50Ms), errors: {}, cpuPercent: { primary: 50, client: 20 },
+  ack, clients, throughputPerS, latency: latency(p50Ms), p50SplitMs: { local: p50Ms / 2, copies: 0, outside: p50Ms / 2 }, errors: {}, cpuPercent: { primary: 50, client: 20 },
 });
 
 function results(overrides: Partial<BenchResults['sections']> = {}): BenchResults {
@@ -22,12 +23,13 @@ function results(overrides: Partial<BenchResults['sections']> = {}): BenchResult
       cpuModel: 'test cpu', memoryGiB: 4, loadAverageAtStart: 0, foreignNodeProcesses: 0, foreignCpuPercent: 3, settings: { FAILOVER_TIMEOUT_MS: '1500' }, profiledNode: null,
     },
     sections: {
-      baselines: { status: 'ok', data: { loopbackRtt: latency(0.1), nodeHealthRtt: latency(0.2), fsync: latency(0.5), fsyncBytes: 100 } },
+      baselines: { status: 'ok', data: { loopbackRtt: latency(0.1), nodeHealthRtt: latency(0.2), fsync: latency(0.5), fsyncConcurrent: latency(0.9), fsyncConcurrentWriters: 4, fsyncBytes: 100 } },
       writes: {
         status: 'ok',
         data: {
           valueBytes: 100,
           durationMs: 3000,
+          rounds: 3,
           rows: [
             writeRow('local', 1, 1000, 1.0), writeRow('sync', 1, 600, 1.5), writeRow('all', 1, 400, 2.5),
             writeRow('local', 64, 10_000, 6), writeRow('sync', 64, 8300, 7), writeRow('all', 64, 5000, 12),
@@ -73,6 +75,19 @@ describe('bench statistics', () => {
   });
 });
 
+describe('bench write slices', () => {
+  it('merges interleaved slices: writes over total time, percentiles over all samples, CPU averaged', () => {
+    const slice = (writesOk: number, samplesMs: number[], primary: number | null) => ({
+      writesOk, elapsedMs: 1000, samplesMs, split: { localMs: samplesMs.map((v) => v / 2), syncMs: samplesMs.map(() => 0), outsideMs: samplesMs.map((v) => v / 2) },
+      errors: { http_503: 1 }, cpuPercent: { primary, client: 10 },
+    });
+    const row = mergeSlices('sync', 64, [slice(100, [1, 2, 3], 40), slice(300, [4, 5, 6, 7], null), slice(200, [8, 9, 10], 60)]);
+    expect(row).toMatchObject({ ack: 'sync', clients: 64, throughputPerS: 200, errors: { http_503: 3 }, cpuPercent: { primary: 50, client: 10 } });
+    expect(row.latency).toMatchObject({ count: 10, p50Ms: 5, maxMs: 10 });
+    expect(row.p50SplitMs).toEqual({ local: 2.5, copies: 0, outside: 2.5 });
+  });
+});
+
 describe('bench command line', () => {
   it('defaults to the full run of every section', () => {
     const parsed = parseArgs([]);
@@ -80,15 +95,16 @@ describe('bench command line', () => {
     expect(parsed.ok && parsed.options.sections).toEqual([...SECTION_NAMES]);
   });
 
-  it('takes --quick, --json, --only and --profile', () => {
-    const parsed = parseArgs(['--quick', '--json', 'out.json', '--only', 'lag,writes', '--profile', 'primary']);
-    expect(parsed).toEqual({ ok: true, options: { profile: profiles.quick, jsonPath: 'out.json', sections: ['writes', 'lag'], profileNode: 'primary' } });
+  it('takes --quick, --json, --only, --profile and --stalls', () => {
+    const parsed = parseArgs(['--quick', '--json', 'out.json', '--only', 'lag,writes', '--profile', 'primary', '--stalls']);
+    expect(parsed).toEqual({ ok: true, options: { profile: profiles.quick, jsonPath: 'out.json', sections: ['writes', 'lag'], profileNode: 'primary', watchStalls: true } });
   });
 
   it('refuses unknown options and sections, and a flag without its value', () => {
     expect(parseArgs(['--fast'])).toEqual({ ok: false, problem: 'unknown option --fast' });
     expect(parseArgs(['--only', 'speed'])).toMatchObject({ ok: false, problem: expect.stringContaining('unknown section speed') });
     expect(parseArgs(['--json'])).toEqual({ ok: false, problem: '--json needs a value' });
+    expect(parseArgs(['--profile', 'control'])).toMatchObject({ ok: false, problem: expect.stringContaining('data node id') });
   });
 });
 

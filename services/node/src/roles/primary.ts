@@ -63,6 +63,7 @@ export class PrimaryRole {
   private fencedBy: number | null = null;
   // A planned failover is draining this primary: new writes are refused.
   private drainingUntil = 0;
+  private pumpScheduled = false;
 
   constructor(
     private readonly ctx: PrimaryContext,
@@ -175,8 +176,16 @@ export class PrimaryRole {
   }
 
   // New entries reached the state, or the mirror confirmed some: release what the gate allows.
+  // Every flush and every mirror answer calls this; pumping once per event-loop turn sends one
+  // frame per replica for all of them instead of one each.
   released(): void {
-    for (const sender of this.senders) sender.pump();
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        for (const sender of this.senders) sender.pump();
+      });
+    }
     // A drain waits on local durability as well as on the mirror's confirmation.
     if (this.drainingUntil > 0) this.registry.changed();
   }
