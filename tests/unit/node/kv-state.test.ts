@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { encodeEntry, type NewEntry } from '../../../shared/log-format.ts';
+import { limits } from '../../../shared/limits.ts';
 import { KvState } from '../../../services/node/src/storage/kv-state.ts';
 
 let lsn = 0;
@@ -71,6 +72,22 @@ describe('KvState', () => {
     const filtered = new KvState();
     filtered.apply(put('eu/a', 1, 1));
     expect(filtered.digest()).toBe(state.digest('eu/'));
+  });
+
+  it('keeps a bounded history: old points fall out, recent ones stay exact after the ring wraps', () => {
+    const state = new KvState();
+    state.trackPrefix('p/');
+    const seen = new Map<number, string>();
+    const total = limits.digestHistoryMax + 500;
+    for (let at = 1; at <= total; at++) {
+      state.apply(put(at % 2 === 0 ? `p/${at}` : `q/${at}`, at, at));
+      if (at % 97 === 0) seen.set(at, state.digest());
+    }
+    expect(state.digestAt(100)).toBeNull();
+    for (const [at, digest] of seen) {
+      if (at > total - limits.digestHistoryMax) expect(state.digestAt(at)).toBe(digest);
+    }
+    expect(state.digestAt(total, 'p/')).toBe(state.digest('p/'));
   });
 
   it('lists by prefix in key order with a limit, and counts a prefix', () => {

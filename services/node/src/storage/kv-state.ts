@@ -23,10 +23,63 @@ function xorInto(target: Buffer, hash: Buffer): void {
   for (let i = 0; i < DIGEST_BYTES; i++) target[i] = (target[i] ?? 0) ^ (hash[i] ?? 0);
 }
 
-interface DigestPoint {
-  lsn: number;
-  all: string;
-  byPrefix: Map<string, string>;
+// The digest history is a fixed ring of (LSN, digest) points in typed arrays: recording a point
+// allocates nothing, which matters because it happens for every applied entry (GC pauses on
+// copies are what set the replication lag's tail). Hex strings are made only when asked for.
+class DigestHistory {
+  private readonly lsns: Float64Array;
+  private readonly all: Buffer;
+  // Per tracked prefix: its ring, and the first point (by sequence) that recorded it.
+  private readonly prefixes = new Map<string, { ring: Buffer; sinceSeq: number }>();
+  // Points recorded so far; the ring holds the last `capacity` of them.
+  private seq = 0;
+
+  constructor(private readonly capacity: number) {
+    this.lsns = new Float64Array(capacity);
+    this.all = Buffer.alloc(capacity * DIGEST_BYTES);
+  }
+
+  clear(): void {
+    this.seq = 0;
+    for (const entry of this.prefixes.values()) entry.sinceSeq = 0;
+  }
+
+  track(prefix: string): void {
+    if (!this.prefixes.has(prefix)) this.prefixes.set(prefix, { ring: Buffer.alloc(this.capacity * DIGEST_BYTES), sinceSeq: this.seq });
+  }
+
+  record(lsn: number, digestAll: Buffer, prefixDigests: ReadonlyMap<string, Buffer>): void {
+    const slot = this.seq % this.capacity;
+    this.lsns[slot] = lsn;
+    digestAll.copy(this.all, slot * DIGEST_BYTES);
+    for (const [prefix, digest] of prefixDigests) {
+      const entry = this.prefixes.get(prefix);
+      if (entry) digest.copy(entry.ring, slot * DIGEST_BYTES);
+    }
+    this.seq++;
+  }
+
+  // The digest recorded at the last point at or below `lsn`; null when the ring no longer
+  // reaches back that far or the prefix was not tracked then.
+  at(lsn: number, prefix: string): string | null {
+    const oldest = Math.max(0, this.seq - this.capacity);
+    let lo = oldest;
+    let hi = this.seq - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((this.lsns[mid % this.capacity] as number) <= lsn) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found < 0) return null;
+    const offset = (found % this.capacity) * DIGEST_BYTES;
+    if (prefix === '') return this.all.toString('hex', offset, offset + DIGEST_BYTES);
+    const entry = this.prefixes.get(prefix);
+    if (!entry || found < entry.sinceSeq) return null;
+    return entry.ring.toString('hex', offset, offset + DIGEST_BYTES);
+  }
 }
 
 export class KvState {
@@ -34,7 +87,7 @@ export class KvState {
   private readonly digestAll = Buffer.alloc(DIGEST_BYTES);
   // Prefix digests kept up to date for filtered replicas, so a filtered copy can be verified.
   private readonly prefixDigests = new Map<string, Buffer>();
-  private readonly history: DigestPoint[] = [];
+  private readonly history = new DigestHistory(limits.digestHistoryMax);
   private bytesTotal = 0;
   // The LSN the state reflects: every entry up to it has been applied (or filtered out).
   appliedLsn = 0;
@@ -74,7 +127,7 @@ export class KvState {
     this.items.clear();
     this.digestAll.fill(0);
     for (const digest of this.prefixDigests.values()) digest.fill(0);
-    this.history.length = 0;
+    this.history.clear();
     this.bytesTotal = 0;
     for (const [key, valueJson, itemLsn] of items) this.insert(key, { valueJson, lsn: itemLsn });
     this.appliedLsn = lsn;
@@ -85,6 +138,7 @@ export class KvState {
   trackPrefix(prefix: string): void {
     if (prefix === '' || this.prefixDigests.has(prefix)) return;
     this.prefixDigests.set(prefix, this.computeDigest(prefix));
+    this.history.track(prefix);
   }
 
   // The digest of the current state (of the keys under `prefix`, when given).
@@ -97,9 +151,7 @@ export class KvState {
   // state has not reached it, or the prefix was not tracked then.
   digestAt(lsn: number, prefix = ''): string | null {
     if (lsn > this.appliedLsn) return null;
-    const point = this.pointAt(lsn);
-    if (!point) return null;
-    return prefix === '' ? point.all : (point.byPrefix.get(prefix) ?? null);
+    return this.history.at(lsn, prefix);
   }
 
   // Keys under `prefix` in key order, starting after `after`, at most `limit`.
@@ -151,28 +203,6 @@ export class KvState {
   }
 
   private record(): void {
-    const byPrefix = new Map<string, string>();
-    for (const [prefix, digest] of this.prefixDigests) byPrefix.set(prefix, digest.toString('hex'));
-    this.history.push({ lsn: this.appliedLsn, all: this.digestAll.toString('hex'), byPrefix });
-    // Trim in chunks so a write does not shift the whole history each time.
-    if (this.history.length > limits.digestHistoryMax * 1.25) this.history.splice(0, this.history.length - limits.digestHistoryMax);
-  }
-
-  // The last recorded point at or below `lsn` (the state did not change between points).
-  private pointAt(lsn: number): DigestPoint | undefined {
-    let lo = 0;
-    let hi = this.history.length - 1;
-    let found: DigestPoint | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const point = this.history[mid] as DigestPoint;
-      if (point.lsn <= lsn) {
-        found = point;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    // Every change records a point, so the last point at or below `lsn` is exact; below the
-    // oldest point the history cannot tell.
-    return found;
+    this.history.record(this.appliedLsn, this.digestAll, this.prefixDigests);
   }
 }
