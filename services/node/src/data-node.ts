@@ -111,6 +111,14 @@ export class DataNode {
     this.failoverMonitor.start();
   }
 
+  // A primary that just started holds no lease until its mirror or the witness first answers.
+  // Waiting for that (bounded) before listening means the first client write is not refused.
+  async waitForQuorum(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.primary && !this.primary.hasQuorum() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    return !this.primary || this.primary.hasQuorum();
+  }
+
   // Role changes run one at a time, in order.
   serial<T>(work: () => Promise<T>): Promise<T> {
     const next = this.transitions.then(work, work);

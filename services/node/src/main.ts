@@ -23,6 +23,9 @@ async function main(): Promise<void> {
   // Take the role before listening: a request must never find a node without one (it would
   // redirect to itself). Peers that call before we listen simply retry.
   await node.start();
+  if (!(await node.waitForQuorum(config.failoverTimeoutMs))) {
+    logger.warn('neither the mirror nor the witness answered yet; writes get 503 no_quorum until one does');
+  }
   await app.listen({ host: config.host, port: config.port });
   let closing = false;
   const shutdown = (signal: string) => {
