@@ -15,6 +15,9 @@ export const limits = {
   readWaitMsDefault: 1000,
   readWaitMsMax: 30_000,
   readWaitersMax: 10_000,
+  // A read on the primary waits at most this long for what it shows to be committed (the mirror
+  // confirms it, or the primary stops waiting for a lost mirror with the witness's consent).
+  readCommitWaitMs: 5000,
   // Writes that wait for their fsync or their copies; past this the primary answers 503 overloaded.
   pendingWritesMax: 20_000,
 
@@ -33,7 +36,12 @@ export const limits = {
   mirrorBatchEntriesMax: 2048,
   mirrorBatchBytesMax: 4 * MiB,
   mirrorInflightMax: 4,
+  // A request to the mirror waits at least this long (or SYNC_TIMEOUT_MS, if longer); each one that
+  // times out doubles the next one's deadline up to the maximum, which outlasts any latency rule.
   mirrorRequestTimeoutMs: 2000,
+  mirrorRequestTimeoutMsMax: 2 * 60_000 + 5000,
+  // One chunk of a full resync snapshot (up to snapshotChunkKeys keys) gets at least this long.
+  snapshotChunkTimeoutMs: 10_000,
   // A batch that arrives ahead of a gap waits this long for the gap to fill.
   mirrorGapWaitMs: 2000,
 
@@ -43,6 +51,12 @@ export const limits = {
   // Above this many buffered bytes on a replica socket the sender waits (backpressure).
   streamBufferedBytesMax: 8 * MiB,
   snapshotChunkKeys: 2000,
+  // A replication stream may take this long to open (handshake, then the primary's first answer):
+  // long enough for any latency rule a workshop sets, short enough to retry a dead primary.
+  streamOpenTimeoutMs: 15_000,
+  // An open stream silent for longer than this (and than twice its measured transit time) is dead.
+  // Above any latency rule a workshop uses, so a link that turns slow is never taken for a dead one.
+  streamSilenceMsMin: 5000,
   reconnectBackoffMsMin: 50,
   reconnectBackoffMsMax: 2000,
 

@@ -17,7 +17,7 @@ import net from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { Agent, type Dispatcher, request } from 'undici';
 import WebSocket, { type ClientOptions } from 'ws';
-import { connectVerdict, type FaultRule, type LinkVerdict, linkVerdict, ruleTableHash, rulesTouching } from './fault-rules.ts';
+import { connectVerdict, type FaultRule, type LinkVerdict, linkVerdict, rulesBetween, ruleTableHash, rulesTouching } from './fault-rules.ts';
 import { limits } from './limits.ts';
 import { HEADER_NODE_ID, HEADER_PLANE } from './protocol.ts';
 import { Signal } from './signal.ts';
@@ -58,6 +58,7 @@ export interface LinkOptions {
 
 // What the link keeps per WebSocket it sends on.
 interface SocketState {
+  peerId: string;
   queue: Array<{ at: number; data: string | Buffer }>;
   queuedBytes: number;
   lastAt: number;
@@ -97,7 +98,27 @@ export class Link {
     const before = this.hash;
     this.hash = ruleTableHash(this.rules);
     if (before !== this.hash) this.logger?.info({ rules: this.rules.length, hash: this.hash }, `fault rules now ${this.rules.length}`);
+    this.releaseUndelayed();
     this.rulesChanged.notify();
+  }
+
+  // True while a latency rule acts on traffic from this process to `peerId`.
+  private delayed(peerId: string): boolean {
+    return rulesBetween(this.rules, this.selfId, peerId).some((rule) => rule.kind === 'latency');
+  }
+
+  // A latency rule that is gone delays nothing more: what it still holds on a WebSocket leaves now,
+  // in order, as when netem's qdisc is removed, instead of waiting out a delay nobody sets any more
+  // (and holding back everything sent after the heal). HTTP departures do the same (departure()).
+  private releaseUndelayed(): void {
+    for (const [socket, state] of this.sockets) {
+      if (state.queue.length === 0 || this.delayed(state.peerId)) continue;
+      if (state.flushTimer) clearTimeout(state.flushTimer);
+      state.flushTimer = null;
+      for (const item of state.queue.splice(0)) if (socket.readyState === socket.OPEN) socket.send(item.data);
+      state.queuedBytes = 0;
+      state.lastAt = 0;
+    }
   }
 
   get faultRules(): readonly FaultRule[] {
@@ -178,10 +199,18 @@ export class Link {
   }
 
   // Waits until `departsAt` for this peer, after every delayed message before it (FIFO per peer).
+  // Healed meanwhile (no latency rule left on the link), it goes at once.
   private async departure(departures: Map<string, number>, peerId: string, delayMs: number, signal: AbortSignal): Promise<void> {
     const at = Math.max(Date.now() + delayMs, departures.get(peerId) ?? 0);
     departures.set(peerId, at);
-    await sleep(at - Date.now(), signal);
+    while (Date.now() < at) {
+      if (!this.delayed(peerId)) {
+        departures.delete(peerId);
+        return;
+      }
+      await raceAbort(this.rulesChanged.wait(at - Date.now()), signal);
+      if (signal.aborted) throw signal.reason;
+    }
   }
 
   // Holds while `blocked()` stays true. Resolves true when it no longer is (a partition healed),
@@ -307,7 +336,7 @@ export class Link {
   // reject rule just reset it); a message lost to a rule counts as sent: the sender cannot know.
   send(socket: WebSocket, peerId: string, data: string | Buffer): boolean {
     if (socket.readyState !== socket.OPEN) return false;
-    const state = this.socketState(socket);
+    const state = this.socketState(socket, peerId);
     if (state.stalled) return true;
     const verdict = this.verdict(peerId);
     this.traffic.message(this.selfId, peerId, data, verdict);
@@ -329,10 +358,10 @@ export class Link {
     }
   }
 
-  private socketState(socket: WebSocket): SocketState {
+  private socketState(socket: WebSocket, peerId: string): SocketState {
     let state = this.sockets.get(socket);
     if (!state) {
-      const created: SocketState = { queue: [], queuedBytes: 0, lastAt: 0, flushTimer: null, stalled: false, stallTimer: null };
+      const created: SocketState = { peerId, queue: [], queuedBytes: 0, lastAt: 0, flushTimer: null, stalled: false, stallTimer: null };
       this.sockets.set(socket, created);
       socket.once('close', () => this.forget(socket));
       state = created;

@@ -22,6 +22,17 @@ export function controlPlaneHeaders(secret: string, nodeId: string): Record<stri
   return { ...authHeaders(secret, nodeId), [HEADER_PLANE]: 'control' };
 }
 
+// ---- Witness (node <-> control) ----
+
+// The cluster as the witness records it: the epoch, its primary, and who holds the mirror slot
+// (null after an automatic failover, until a node rejoins into it). Every heartbeat's answer and
+// every announcement carries it.
+export interface WitnessView {
+  epoch: number;
+  primaryId: string | null;
+  mirrorId: string | null;
+}
+
 // ---- Replication stream (WebSocket, replica connects to the primary at /internal/replicate) ----
 
 // Replica -> primary
@@ -36,6 +47,8 @@ export interface HelloMessage {
   mode: CopyMode;
   filter: string;
   region: string;
+  // The replica found its state inconsistent with its log: it wants a snapshot whatever it holds.
+  fullResync?: boolean;
 }
 export interface AckMessage {
   type: 'ack';
@@ -67,6 +80,8 @@ export interface HeartbeatMessage {
   epoch: number;
   // Every entry up to this LSN that passes the replica's filter has been sent on this socket.
   lsn: number;
+  // The epoch of the primary's entry at `lsn` (what a filtered replica that skips to it records).
+  lsnEpoch: number;
   ts: number;
 }
 export interface ErrorMessage {

@@ -1,6 +1,8 @@
 // The only reader of process.env for the data node. Every setting is validated at boot and every
 // problem is reported at once; defaults live here and in the README's configuration table.
 
+import { type CrashPointArming, CRASH_POINTS, isCrashPointName } from '../../../shared/crash-points.ts';
+import { limits } from '../../../shared/limits.ts';
 import type { CopyMode, NodeRole } from '../../../shared/topology.ts';
 import { DEFAULT_CLUSTER_SECRET, defaultTopology, peersValue, planCluster } from '../../../shared/topology.ts';
 
@@ -31,7 +33,13 @@ export interface NodeConfig {
   syncTimeoutMs: number;
   heartbeatMs: number;
   failoverTimeoutMs: number;
+  // A snapshot (and log compaction) after this many applied entries.
+  snapshotEveryEntries: number;
+  // A log segment file is closed and a new one started past this size.
+  logSegmentBytes: number;
   logLevel: string;
+  // Test only (tests/cluster/crash-points.test.ts): the crash point this process dies at.
+  crashPoint: CrashPointArming | null;
 }
 
 const KEY_PREFIX_PATTERN = /^[A-Za-z0-9._:/-]{0,256}$/;
@@ -85,6 +93,17 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+function crashPointArming(env: Env, problems: string[]): CrashPointArming | null {
+  const name = env.MIRRORLAB_CRASH_POINT;
+  if (name === undefined || name === '') return null;
+  if (!isCrashPointName(name)) {
+    problems.push(`MIRRORLAB_CRASH_POINT="${name}" is not a crash point (${CRASH_POINTS.join(', ')})`);
+    return null;
+  }
+  const from = oneOf(env, 'MIRRORLAB_CRASH_FROM', ['running', 'boot'] as const, 'running', problems);
+  return { name, skip: integer(env, 'MIRRORLAB_CRASH_SKIP', 0, 0, 1_000_000, problems), from };
+}
+
 export function loadNodeConfig(env: Env = process.env): NodeConfig {
   const problems: string[] = [];
   const nodeId = env.NODE_ID ?? '';
@@ -121,7 +140,10 @@ export function loadNodeConfig(env: Env = process.env): NodeConfig {
     syncTimeoutMs: integer(env, 'SYNC_TIMEOUT_MS', 1000, 50, 120_000, problems),
     heartbeatMs,
     failoverTimeoutMs,
+    snapshotEveryEntries: integer(env, 'SNAPSHOT_EVERY_ENTRIES', limits.snapshotEveryEntries, 100, 10_000_000, problems),
+    logSegmentBytes: integer(env, 'LOG_SEGMENT_BYTES', limits.logSegmentBytesMax, 4096, 1024 * 1024 * 1024, problems),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info', problems),
+    crashPoint: crashPointArming(env, problems),
   };
   if (config.clusterSecret.length < 8) problems.push('CLUSTER_SECRET must be at least 8 characters');
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,12 +1,19 @@
 // One data node. It runs the same code in every role; the role is state that changes only through
 // the guarded verbs becomePrimary, becomeMirror and becomeReplica, run one at a time. Each role's
 // machinery is built on entry and torn down on exit. The witness's view (epoch, primary, mirror
-// slot), heard on every heartbeat, is what moves a node between roles after the first start.
+// slot), heard on every heartbeat, is what moves a node between roles after the first start
+// (roles/role-decision.ts decides, this file carries it out).
+//
+// Durable order, fail-stop: a transition first stops a primary from acknowledging, then makes the
+// new state durable, and only then swaps the machinery. A transition that fails half way (a state
+// file that cannot be written, a role that cannot be built) ends the process: the restart policy
+// brings it back and it recovers from disk, instead of living on with a role and no machinery.
 
 import type { Logger } from 'pino';
 import { limits } from '../../../shared/limits.ts';
 import { Link } from '../../../shared/link.ts';
-import { authHeaders } from '../../../shared/protocol.ts';
+import { crashPoint } from '../../../shared/crash-points.ts';
+import { authHeaders, type WitnessView } from '../../../shared/protocol.ts';
 import { Signal } from '../../../shared/signal.ts';
 import type { CopyMode, NodeRole } from '../../../shared/topology.ts';
 import type { NodeConfig } from './config.ts';
@@ -20,8 +27,9 @@ import { addEpochStart, type EpochStart } from './roles/epoch-history.ts';
 import { FailoverMonitor } from './roles/failover-monitor.ts';
 import { type PersistedNodeState, readNodeState, writeNodeState } from './roles/node-state-file.ts';
 import { leaseMsFor, PrimaryRole } from './roles/primary.ts';
-import { WitnessClient, type WitnessView } from './roles/witness-client.ts';
-import { writeRollbackFile } from './storage/rollback-file.ts';
+import { decideRole, type SelfView, viewAgrees } from './roles/role-decision.ts';
+import { WitnessClient } from './roles/witness-client.ts';
+import { type RollbackRecord, writeRollbackFile } from './storage/rollback-file.ts';
 import { Store } from './storage/store.ts';
 import { WriteLatencyWindow } from './write-latency.ts';
 
@@ -39,6 +47,8 @@ export class DataNode {
   private readonly applied = new Signal();
   private readWaiters = 0;
   private transitions: Promise<unknown> = Promise.resolve();
+  // State file writes, one at a time and in order (transitions, mode and slot changes).
+  private stateWrites: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -55,6 +65,11 @@ export class DataNode {
       this.applied.notify();
       this.primary?.released();
     });
+    // A replica resyncs by itself (stream-receiver.ts); on the primary or the mirror the log on
+    // disk is the truth, and a restart rebuilds the state from it.
+    store.onInconsistent((error) => {
+      if (this.role !== 'replica') this.failStop('the state no longer follows the log', error);
+    });
     this.witness = new WitnessClient({
       selfId: config.nodeId,
       controlUrl: config.controlUrl,
@@ -70,14 +85,15 @@ export class DataNode {
   }
 
   static async open(config: NodeConfig, logger: Logger, logContext: LogContext): Promise<DataNode> {
-    const store = await Store.open({ dir: config.dataDir, fsync: config.fsync, logger: logger.child({ component: 'store' }) });
+    const store = await Store.open({ dir: config.dataDir, fsync: config.fsync, snapshotEveryEntries: config.snapshotEveryEntries, segmentBytesMax: config.logSegmentBytes, logger: logger.child({ component: 'store' }) });
     logger.info({ ...store.recovery, lastLsn: store.lastLsn }, 'log recovered');
     const persisted = (await readNodeState(config.dataDir)) ?? {
       epoch: 0,
       role: config.role,
       primaryId: config.primaryId,
       mirrorId: config.mirrorId,
-      modes: {},
+      mirrorSlotMode: null,
+      replicaModes: {},
       epochHistory: [],
     };
     return new DataNode(config, logger, logContext, store, persisted);
@@ -119,17 +135,24 @@ export class DataNode {
     return !this.primary || this.primary.hasQuorum();
   }
 
-  // Role changes run one at a time, in order.
+  // Role changes run one at a time, in order. One that throws failed half way: fail-stop.
   serial<T>(work: () => Promise<T>): Promise<T> {
     const next = this.transitions.then(work, work);
-    this.transitions = next.catch((error) => this.logger.error({ err: error }, 'role transition failed'));
+    this.transitions = next.catch((error) => this.failStop('a role transition failed', error));
     return next;
+  }
+
+  // Ends the process at once (exit code 70, EX_SOFTWARE). The restart policy (compose's
+  // on-failure, the launcher's) starts it again, and it comes back from what is on disk.
+  failStop(reason: string, error?: unknown): never {
+    this.logger.fatal({ err: error, role: this.role, epoch: this.epoch }, `fail-stop: ${reason}`);
+    process.exit(70);
   }
 
   // ---- guarded verbs: call them inside serial() ----
 
   async becomePrimary(epoch: number, reason: string, slot?: string | null): Promise<void> {
-    if (epoch < this.epoch) throw new Error(`cannot become primary at epoch ${epoch}: this node knows epoch ${this.epoch}`);
+    if (!this.mayMoveTo('primary', epoch)) return;
     if (this.role === 'primary' && this.primary && epoch === this.epoch) return;
     const history = this.epochHistory.some((p) => p.epoch === epoch)
       ? [...this.epochHistory]
@@ -137,8 +160,9 @@ export class DataNode {
     // Restarting as primary keeps the mirror slot it knew; a new epoch starts with the slot the
     // witness gives (empty after an automatic failover).
     const mirrorId = slot !== undefined ? slot : epoch === this.epoch ? this.persisted.mirrorId : null;
-    this.leaveRole();
     await this.persist({ role: 'primary', epoch, primaryId: this.config.nodeId, mirrorId, epochHistory: history });
+    crashPoint('role.persisted');
+    this.leaveRole();
     this.primary = new PrimaryRole(
       {
         config: this.config,
@@ -147,8 +171,8 @@ export class DataNode {
         logger: this.logger.child({ component: 'primary' }),
         epoch: () => this.epoch,
         epochHistory: () => this.epochHistory,
-        modes: () => this.persisted.modes,
-        saveModes: (modes) => this.persist({ modes }),
+        copyModes: () => ({ mirrorSlot: this.persisted.mirrorSlotMode, replicas: this.persisted.replicaModes }),
+        saveCopyModes: (modes) => this.persistOrStop({ mirrorSlotMode: modes.mirrorSlot, replicaModes: modes.replicas }, 'copy modes'),
         onNewerEpoch: (newer, from) => this.onNewerEpoch(newer, from),
         reportToWitness: (synchronized) => this.witness.reportMirrorState(this.epoch, synchronized),
         rollbackMirror: (id, fork) => this.rollbackMirror(id, fork),
@@ -171,17 +195,21 @@ export class DataNode {
   }
 
   async becomeMirror(primaryId: string, epoch: number, reason: string): Promise<void> {
-    this.assertNotBackwards(epoch);
-    this.leaveRole();
+    if (!this.mayMoveTo('mirror', epoch)) return;
+    this.primary?.fence(epoch);
     await this.persist({ role: 'mirror', epoch, primaryId, mirrorId: this.config.nodeId });
+    crashPoint('role.persisted');
+    this.leaveRole();
     this.mirror = new MirrorReceiver({ selfId: this.config.nodeId, store: this.store, logger: this.logger.child({ component: 'mirror' }) });
     this.transitioned('mirror', reason);
   }
 
   async becomeReplica(primaryId: string, epoch: number, reason: string): Promise<void> {
-    this.assertNotBackwards(epoch);
-    this.leaveRole();
+    if (!this.mayMoveTo('replica', epoch)) return;
+    this.primary?.fence(epoch);
     await this.persist({ role: 'replica', epoch, primaryId });
+    crashPoint('role.persisted');
+    this.leaveRole();
     this.replica = new StreamReceiver({
       selfId: this.config.nodeId,
       secret: this.config.clusterSecret,
@@ -206,18 +234,17 @@ export class DataNode {
 
   // A follower learns who the primary is and at which epoch; epochs never go back.
   async follow(primaryId: string, epoch: number, history?: readonly EpochStart[]): Promise<void> {
-    let historyChanged = false;
-    if (history && history.length > 0 && Math.max(...history.map((h) => h.epoch)) >= this.epoch) {
-      historyChanged = JSON.stringify(history) !== JSON.stringify(this.persisted.epochHistory);
-      if (historyChanged) this.persisted = { ...this.persisted, epochHistory: [...history] };
-    }
+    // The primary's history is the one this copy's log follows from now on.
+    const adopt = !!history && history.length > 0 && Math.max(...history.map((h) => h.epoch)) >= this.epoch;
+    const historyChanged = adopt && JSON.stringify(history) !== JSON.stringify(this.persisted.epochHistory);
+    const current = historyChanged ? [...(history as EpochStart[])] : this.epochHistory;
     if (epoch < this.epoch || (epoch === this.epoch && primaryId === this.persisted.primaryId)) {
-      if (historyChanged) await this.persist({});
+      if (historyChanged) await this.persist({ epochHistory: [...current] });
       return;
     }
     this.logger.info({ primary: primaryId, epoch }, `following ${primaryId} at epoch ${epoch}`);
-    const known = this.epochHistory.some((p) => p.epoch === epoch);
-    const epochHistory = known ? [...this.epochHistory] : addEpochStart(this.epochHistory, { epoch, startLsn: this.store.lastLsn + 1, primaryId });
+    const known = current.some((p) => p.epoch === epoch);
+    const epochHistory = known ? [...current] : addEpochStart(current, { epoch, startLsn: this.store.lastLsn + 1, primaryId });
     const changedPrimary = primaryId !== this.persisted.primaryId;
     await this.persist({ epoch, primaryId, epochHistory });
     this.transitioned(this.role, `following ${primaryId}`, false);
@@ -225,19 +252,31 @@ export class DataNode {
     if (changedPrimary) this.replica?.reconnect();
   }
 
-  private assertNotBackwards(epoch: number): void {
-    if (epoch < this.epoch) throw new Error(`refusing a role change to epoch ${epoch}: this node knows epoch ${this.epoch}`);
+  // Epochs never go back: a move to an older one is refused (logged, nothing changes). It comes
+  // from a decision overtaken by a newer view, not from a broken node.
+  private mayMoveTo(role: NodeRole, epoch: number): boolean {
+    if (epoch >= this.epoch && !this.closed) return true;
+    this.logger.warn({ to: role, epoch, known: this.epoch }, `refusing to become ${role} at epoch ${epoch}: this node knows epoch ${this.epoch}`);
+    return false;
   }
 
   private leaveRole(): void {
     this.primary?.stop();
     this.primary = null;
+    this.mirror?.stop();
     this.mirror = null;
     this.replica?.stop();
     this.replica = null;
   }
 
+  // The machinery of the persisted role runs (an invariant: a role without it would report a
+  // role nothing carries out).
+  private hasRoleMachinery(): boolean {
+    return this.role === 'primary' ? this.primary !== null : this.role === 'mirror' ? this.mirror !== null : this.replica !== null;
+  }
+
   private transitioned(role: NodeRole, reason: string, changed = true): void {
+    if (!this.hasRoleMachinery()) this.failStop(`became ${this.role} without its machinery`);
     this.logContext.role = role;
     this.logContext.epoch = this.epoch;
     this.metrics.epoch.set(this.epoch);
@@ -247,13 +286,30 @@ export class DataNode {
     this.events.emit('role-change', { role, epoch: this.epoch, lsn: this.store.lastLsn, reason });
   }
 
-  private async persist(changes: Partial<PersistedNodeState>): Promise<void> {
-    this.persisted = { ...this.persisted, ...changes };
-    this.logContext.epoch = this.persisted.epoch;
-    await writeNodeState(this.config.dataDir, this.persisted);
+  // Makes `changes` durable, then takes them as the node's state: what the node reports is always
+  // what a restart would come back to. Writes run in order; one that fails rejects (the caller
+  // fails stop).
+  private persist(changes: Partial<PersistedNodeState>): Promise<void> {
+    const write = this.stateWrites.then(async () => {
+      const next = { ...this.persisted, ...changes };
+      await writeNodeState(this.config.dataDir, next);
+      this.persisted = next;
+      this.logContext.epoch = next.epoch;
+    });
+    this.stateWrites = write.catch(() => undefined);
+    return write;
+  }
+
+  // A state change made outside a transition (the mirror slot, copy modes): fail-stop if lost.
+  private persistOrStop(changes: Partial<PersistedNodeState>, what: string): Promise<void> {
+    return this.persist(changes).catch((error) => this.failStop(`cannot persist ${what}`, error));
   }
 
   // ---- the witness's view moves roles ----
+
+  private self(): SelfView {
+    return { id: this.config.nodeId, role: this.role, epoch: this.epoch, primaryId: this.primaryId };
+  }
 
   onWitnessView(view: WitnessView, sentAt: number): void {
     if (this.closed || !view.primaryId || view.epoch < this.epoch) return;
@@ -262,50 +318,38 @@ export class DataNode {
       this.primary.renewLease(sentAt);
       if (view.mirrorId !== this.primary.mirrorId) {
         this.primary.setMirror(view.mirrorId);
-        void this.persist({ mirrorId: view.mirrorId });
+        void this.persistOrStop({ mirrorId: view.mirrorId }, 'the mirror slot');
       }
       return;
     }
-    if (this.viewAgrees(view)) return;
+    if (viewAgrees(view, this.self())) return;
     if (this.primary && view.primaryId !== me) this.primary.fence(view.epoch);
     void this.serial(() => this.applyView(view));
   }
 
-  private viewAgrees(view: WitnessView): boolean {
-    const me = this.config.nodeId;
-    if (view.epoch !== this.epoch || view.primaryId !== this.primaryId) return false;
-    if (this.role === 'mirror') return view.mirrorId === me;
-    if (this.role === 'replica') return view.mirrorId !== me;
-    return view.primaryId === me;
-  }
-
   // Moves this node to the role the view gives it. Runs inside serial().
   async applyView(view: WitnessView): Promise<void> {
-    if (!view.primaryId || view.epoch < this.epoch || this.viewAgrees(view)) return;
+    const decision = decideRole(view, this.self());
     const me = this.config.nodeId;
-    if (view.primaryId === me) {
-      if (this.role !== 'primary' || view.epoch > this.epoch) await this.becomePrimary(view.epoch, `the witness named ${me} primary at epoch ${view.epoch}`, view.mirrorId);
-      return;
-    }
-    if (this.role === 'primary') {
-      if (view.mirrorId === null) {
-        // The slot is free: our next heartbeat lets the witness give it to us. Until then we
-        // stay fenced rather than guess a role.
-        this.primary?.fence(view.epoch);
+    switch (decision.kind) {
+      case 'stay':
+        return;
+      case 'become-primary':
+        return this.becomePrimary(decision.epoch, `the witness named ${me} primary at epoch ${decision.epoch}`, decision.mirrorId);
+      case 'await-slot':
+        this.primary?.fence(decision.epoch);
         this.witness.poke();
         return;
-      }
-      const why = `stepped down: ${view.primaryId} is primary at epoch ${view.epoch}`;
-      if (view.mirrorId === me) await this.becomeMirror(view.primaryId, view.epoch, why);
-      else await this.becomeReplica(view.primaryId, view.epoch, why);
-      return;
-    }
-    if (view.mirrorId === me && this.role !== 'mirror') {
-      await this.becomeMirror(view.primaryId, view.epoch, `the witness gave ${me} the mirror slot`);
-    } else if (view.mirrorId !== me && this.role === 'mirror') {
-      await this.becomeReplica(view.primaryId, view.epoch, `the mirror slot went to ${view.mirrorId ?? 'nobody'}`);
-    } else {
-      await this.follow(view.primaryId, view.epoch);
+      case 'become-mirror':
+        return this.becomeMirror(decision.primaryId, decision.epoch, this.role === 'primary'
+          ? `stepped down: ${decision.primaryId} is primary at epoch ${decision.epoch}`
+          : `the witness gave ${me} the mirror slot`);
+      case 'become-replica':
+        return this.becomeReplica(decision.primaryId, decision.epoch, this.role === 'primary'
+          ? `stepped down: ${decision.primaryId} is primary at epoch ${decision.epoch}`
+          : `the mirror slot went to ${view.mirrorId ?? 'nobody'}`);
+      case 'follow':
+        return this.follow(decision.primaryId, decision.epoch);
     }
   }
 
@@ -319,20 +363,43 @@ export class DataNode {
   // ---- rollback ----
 
   // Cuts every entry after `toLsn` into a rollback file and reports it. Resolves with the new last
-  // LSN, or null when the cut reaches below the snapshot (a full resync is needed instead).
+  // LSN, or null when the cut reaches below the snapshot: then the file keeps what can still be
+  // known (see keepCompacted) and a full resync must replace the whole state. The file is durable
+  // before anything is cut: a kill -9 in between leaves the entries in the log, and the next
+  // rollback writes the same file again; never a cut log without its file.
   async rollback(toLsn: number, reason: string): Promise<number | null> {
     if (toLsn >= this.store.lastLsn) return this.store.lastLsn;
-    let removed;
-    try {
-      removed = await this.store.truncateAfter(toLsn);
-    } catch (error) {
-      this.logger.warn({ err: error, toLsn }, 'cannot roll back that far; a full resync follows');
+    if (toLsn < this.store.snapshotLsn) {
+      await this.keepCompacted(toLsn, reason);
       return null;
     }
-    const record = await writeRollbackFile(this.config.dataDir, this.epoch, removed);
+    const doomed = await this.store.readAfter(toLsn);
+    const record = doomed.length > 0 ? await writeRollbackFile(this.config.dataDir, this.epoch, { entries: doomed }) : null;
+    crashPoint('rollback.file-written');
+    const removed = await this.store.truncateAfter(toLsn);
+    if (removed.length !== doomed.length) this.failStop(`rollback cut ${removed.length} entries, not the ${doomed.length} it kept`);
+    crashPoint('rollback.truncated');
+    if (record) this.reportRollback(record, toLsn, reason);
+    return this.store.lastLsn;
+  }
+
+  // The cut reaches into the snapshot, where single entries are gone: the rollback file gets the
+  // entries still in the log and, for the compacted range, the latest value of every key written
+  // there. The full resync that follows replaces log and state.
+  private async keepCompacted(toLsn: number, reason: string): Promise<void> {
+    const snapshotLsn = this.store.snapshotLsn;
+    const entries = await this.store.readAfter(snapshotLsn);
+    const items = this.store.state.itemsWrittenBetween(toLsn, snapshotLsn);
+    this.logger.warn({ toLsn, snapshotLsn }, 'the rollback reaches below the snapshot: keeping what the state shows, then a full resync');
+    if (entries.length === 0 && items.length === 0) return;
+    const record = await writeRollbackFile(this.config.dataDir, this.epoch, { entries, compacted: { throughLsn: snapshotLsn, items } });
+    crashPoint('rollback.file-written');
+    this.reportRollback(record, toLsn, reason);
+  }
+
+  private reportRollback(record: RollbackRecord, toLsn: number, reason: string): void {
     this.logger.warn({ ...record, toLsn, reason }, `rolled back ${record.count} entries (LSN ${record.firstLsn}-${record.lastLsn}) into ${record.file}`);
     this.events.emit('rollback', { ...record, toLsn, reason, epoch: this.epoch });
-    return this.store.lastLsn;
   }
 
   private async rollbackMirror(mirrorId: string, fork: number): Promise<number | null> {

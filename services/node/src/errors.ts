@@ -12,7 +12,9 @@ export const errors = {
   badBody: (message: string) => new ApiError('bad_body', 400, message),
   valueTooLarge: (bytes: number, max: number) =>
     new ApiError('too_large', 413, `the value is ${bytes} bytes as JSON; the limit is ${max} bytes`),
-  notFound: (key: string) => new ApiError('not_found', 404, `no key "${key}" here`),
+  // Says who answered: "absent" is a read like any other, and a checker must know from which role.
+  notFound: (key: string, servedBy: string, role: string) =>
+    new ApiError('not_found', 404, `no key "${key}" here`, true, { servedBy, role }),
   notPrimary: (primaryId: string | null, primaryUrl: string | null, location: string | null) =>
     new ApiError(
       'not_primary',
@@ -34,12 +36,17 @@ export const errors = {
     new ApiError('mirror_unavailable', 503, `the mirror did not confirm LSN ${lsn} in time (MIRROR_POLICY=strict); the write is durable on the primary and may or may not survive a failover`, false, { lsn }),
   ackTimeout: (lsn: number, ackedBy: string[], pending: string[]) =>
     new ApiError('ack_timeout', 504, `LSN ${lsn} was not confirmed by ${pending.join(', ')} in time; the write is durable on ${ackedBy.join(', ')} and may or may not survive`, false, { lsn, ackedBy, pending }),
-  noQuorum: () =>
-    new ApiError('no_quorum', 503, 'this primary hears neither its mirror nor the witness, so it refuses writes to avoid split brain; the write did not happen'),
-  noQuorumAfterAppend: (lsn: number) =>
-    new ApiError('no_quorum', 503, `this primary lost its quorum (neither mirror nor witness answered) while LSN ${lsn} waited; it may or may not survive a failover`, false, { lsn }),
+  // Refused up front: nothing was appended. Reads get it too: a primary without its lease may
+  // already have been replaced, so what it holds may be stale (SPEC §3, linearizable reads).
+  noQuorum: (what: 'writes' | 'reads') =>
+    new ApiError('no_quorum', 503, `this primary hears neither its mirror nor the witness (or knows a newer epoch), so it refuses ${what} to avoid split brain; ${what === 'writes' ? 'the write did not happen' : 'read from the current primary'}`),
+  // The entry is in the log, but the lease ran out (or a newer epoch appeared) while it waited.
+  quorumLost: (lsn: number) =>
+    new ApiError('quorum_lost', 503, `this primary lost its quorum (neither mirror nor witness answered, or a newer epoch exists) while LSN ${lsn} waited; the write may or may not survive a failover — read it back from the current primary`, false, { lsn }),
   roleEnded: (lsn: number) =>
     new ApiError('role_ended', 503, `this node stopped being primary while LSN ${lsn} waited for its acknowledgement; the write may or may not survive — read it back from the new primary`, false, { lsn }),
+  notCommitted: (readIndex: number) =>
+    new ApiError('not_committed', 503, `this primary cannot show LSN ${readIndex} yet: its mirror has not confirmed it, and a value it never confirms could vanish at a failover; retry`, true, { lsn: readIndex }),
   staleEpoch: (theirs: number, mine: number) =>
     new ApiError('stale_epoch', 409, `epoch ${theirs} is older than this node's epoch ${mine}; the sender must step down`, true, { epoch: mine }),
   unavailable: (message: string) => new ApiError('unavailable', 503, message),

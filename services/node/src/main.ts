@@ -1,5 +1,6 @@
 // Starts one data node: config, log recovery, HTTP server, then its role.
 
+import { armCrashPoint, crashPointsRunning } from '../../../shared/crash-points.ts';
 import { ConfigError, loadNodeConfig } from './config.ts';
 import { buildNodeApp } from './app.ts';
 import { DataNode } from './data-node.ts';
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   }
   const context: LogContext = { role: config.role, epoch: 0 };
   const logger = createNodeLogger(config.nodeId, config.logLevel, context);
+  armCrashPoint(config.crashPoint, config.dataDir);
+  if (config.crashPoint) logger.warn({ crashPoint: config.crashPoint }, 'a crash point is armed (test setting)');
   const node = await DataNode.open(config, logger, context);
   const app = await buildNodeApp(node);
   // Take the role before listening: a request must never find a node without one (it would
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
     logger.warn('neither the mirror nor the witness answered yet; writes get 503 no_quorum until one does');
   }
   await app.listen({ host: config.host, port: config.port });
+  crashPointsRunning();
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

@@ -56,23 +56,28 @@ export class CopyRegistry {
     return next;
   }
 
-  remove(id: string): void {
-    if (this.copies.delete(id)) this.changed();
+  // Removes the copy if it is (still) of this kind: a node moves between the mirror slot and a
+  // replica stream, and the end of its old channel must not erase its new one.
+  remove(id: string, kind: CopyKind): void {
+    if (this.copies.get(id)?.kind !== kind) return;
+    this.copies.delete(id);
+    this.changed();
   }
 
-  // Records that `id` has everything up to `lsn` durable. Acks never move backwards.
-  ack(id: string, lsn: number): void {
+  // Records that `id`, reached as `kind`, has everything up to `lsn` durable. Acks never move
+  // backwards; an ack from a channel the copy no longer uses is ignored.
+  ack(id: string, kind: CopyKind, lsn: number): void {
     const copy = this.copies.get(id);
-    if (!copy) return;
+    if (!copy || copy.kind !== kind) return;
     copy.lastAckAt = Date.now();
     if (lsn <= copy.ackedLsn) return;
     copy.ackedLsn = lsn;
     this.changed();
   }
 
-  setConnected(id: string, connected: boolean): void {
+  setConnected(id: string, kind: CopyKind, connected: boolean): void {
     const copy = this.copies.get(id);
-    if (!copy || copy.connected === connected) return;
+    if (!copy || copy.kind !== kind || copy.connected === connected) return;
     copy.connected = connected;
     this.changed();
   }

@@ -56,13 +56,32 @@ function sendWrite(reply: FastifyReply, result: WriteResult): FastifyReply {
 
 function assertReadable(node: DataNode): void {
   if (node.role === 'mirror') throw errors.standbyNotReadable(node.config.nodeId);
+  if (node.primary && !node.primary.mayServeReads()) throw errors.noQuorum('reads');
 }
 
+// Waits for ?minLsn, then checks again that this node may serve the read: the lease must hold at
+// the moment the state is read, not only when the request arrived.
 async function waitForMinLsn(node: DataNode, q: Query): Promise<void> {
   if (q.minLsn === undefined) return;
   const minLsn = intParam(q, 'minLsn', 0, 0, Number.MAX_SAFE_INTEGER);
   const waitMs = intParam(q, 'waitMs', limits.readWaitMsDefault, 0, limits.readWaitMsMax);
   if (!(await node.waitApplied(minLsn, waitMs))) throw errors.replicaBehind(node.store.appliedLsn, minLsn);
+  assertReadable(node);
+}
+
+// Serves a read: the mirror refuses, a replica waits for ?minLsn, and the primary answers only
+// what is committed, under its lease (SPEC §3, linearizable primary reads). `compute` reads the
+// state at one instant; on the primary the answer waits until everything applied at that instant
+// is committed, and the lease must still hold when it goes out.
+async function servedRead<T>(node: DataNode, q: Query, compute: () => T): Promise<T> {
+  assertReadable(node);
+  await waitForMinLsn(node, q);
+  const readIndex = node.store.appliedLsn;
+  const result = compute();
+  const primary = node.primary;
+  if (primary && !(await primary.waitCommitted(readIndex, limits.readCommitWaitMs))) throw errors.notCommitted(readIndex);
+  assertReadable(node);
+  return result;
 }
 
 export function registerClientRoutes(app: FastifyInstance, node: DataNode): void {
@@ -82,37 +101,36 @@ export function registerClientRoutes(app: FastifyInstance, node: DataNode): void
   app.get('/kv/*', async (request, reply) => {
     const key = keyOf(request);
     const q = query(request, ['minLsn', 'waitMs']);
-    assertReadable(node);
-    await waitForMinLsn(node, q);
-    const item = node.store.state.get(key);
-    if (!item) throw errors.notFound(key);
+    const read = await servedRead(node, q, () => ({ item: node.store.state.get(key), appliedLsn: node.store.appliedLsn }));
+    if (!read.item) throw errors.notFound(key, node.config.nodeId, node.role);
     reply.header('content-type', 'application/json; charset=utf-8');
-    return `{"key":${JSON.stringify(key)},"value":${item.valueJson},"lsn":${item.lsn},"servedBy":${JSON.stringify(node.config.nodeId)},"role":"${node.role}","appliedLsn":${node.store.appliedLsn},"lagMs":${node.lagMs()}}`;
+    return `{"key":${JSON.stringify(key)},"value":${read.item.valueJson},"lsn":${read.item.lsn},"servedBy":${JSON.stringify(node.config.nodeId)},"role":"${node.role}","appliedLsn":${read.appliedLsn},"lagMs":${node.lagMs()}}`;
   });
   refuseOtherMethods(app, '/kv/*', ['GET', 'PUT', 'DELETE']);
 
   app.get('/kv', async (request) => {
     const q = query(request, ['prefix', 'limit', 'after', 'minLsn', 'waitMs']);
-    assertReadable(node);
-    await waitForMinLsn(node, q);
     const limit = intParam(q, 'limit', limits.listLimitDefault, 1, limits.listLimitMax);
-    const items = node.store.state.list(q.prefix ?? '', limit + 1, q.after ?? '');
-    return {
-      items: items.slice(0, limit).map((i) => ({ key: i.key, value: JSON.parse(i.valueJson) as unknown, lsn: i.lsn })),
-      truncated: items.length > limit,
-      servedBy: node.config.nodeId,
-      role: node.role,
-      appliedLsn: node.store.appliedLsn,
-    };
+    return servedRead(node, q, () => {
+      const items = node.store.state.list(q.prefix ?? '', limit + 1, q.after ?? '');
+      return {
+        items: items.slice(0, limit).map((i) => ({ key: i.key, value: JSON.parse(i.valueJson) as unknown, lsn: i.lsn })),
+        truncated: items.length > limit,
+        servedBy: node.config.nodeId,
+        role: node.role,
+        appliedLsn: node.store.appliedLsn,
+      };
+    });
   });
   refuseOtherMethods(app, '/kv', ['GET']);
 
   app.get('/stats', async (request) => {
     const q = query(request, ['prefix']);
-    assertReadable(node);
-    const started = performance.now();
-    const stats = node.store.state.stats(q.prefix ?? '');
-    return { prefix: q.prefix ?? '', ...stats, servedBy: node.config.nodeId, role: node.role, appliedLsn: node.store.appliedLsn, tookMs: Math.round((performance.now() - started) * 100) / 100 };
+    return servedRead(node, q, () => {
+      const started = performance.now();
+      const stats = node.store.state.stats(q.prefix ?? '');
+      return { prefix: q.prefix ?? '', ...stats, servedBy: node.config.nodeId, role: node.role, appliedLsn: node.store.appliedLsn, tookMs: Math.round((performance.now() - started) * 100) / 100 };
+    });
   });
   refuseOtherMethods(app, '/stats', ['GET']);
 

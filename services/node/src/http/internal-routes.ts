@@ -13,6 +13,7 @@ import {
   HEADER_NODE_ID,
   type HelloMessage,
   type SnapshotChunkMessage,
+  type WitnessView,
 } from '../../../../shared/protocol.ts';
 import type { CopyMode } from '../../../../shared/topology.ts';
 import type { DataNode } from '../data-node.ts';
@@ -20,7 +21,6 @@ import { errors } from '../errors.ts';
 import { HEADER_MIRROR_MODE, HEADER_MIRROR_STATE } from '../mirroring/shipper.ts';
 import type { MirrorReceiver } from '../mirroring/receiver.ts';
 import type { EpochStart } from '../roles/epoch-history.ts';
-import type { WitnessView } from '../roles/witness-client.ts';
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];

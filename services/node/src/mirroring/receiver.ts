@@ -33,8 +33,19 @@ export class MirrorReceiver {
   private readonly appended = new Signal();
   private snapshot: PendingSnapshot | null = null;
   private resetting: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(private readonly ctx: ReceiverContext) {}
+
+  // The role is ending: requests still waiting (for a gap to fill, for a reset) append nothing.
+  stop(): void {
+    this.stopped = true;
+    this.appended.notify();
+  }
+
+  private assertRunning(): void {
+    if (this.stopped) throw new ApiError('not_mirror', 409, `${this.ctx.selfId} stopped being the mirror`);
+  }
 
   heard(state: string | undefined, mode: string | undefined, commitLsn?: number): void {
     this.lastPrimaryContactAt = Date.now();
@@ -58,11 +69,13 @@ export class MirrorReceiver {
     if (this.resetting) await this.resetting;
     const deadline = Date.now() + limits.mirrorGapWaitMs;
     while (fromLsn > this.ctx.store.lastLsn + 1) {
+      this.assertRunning();
       const left = deadline - Date.now();
       if (left <= 0 || !(await this.appended.wait(left))) {
         throw new ApiError('gap', 409, `batch starts at ${fromLsn} but this mirror has ${this.ctx.store.lastLsn}; the primary must resend`);
       }
     }
+    this.assertRunning();
     this.appendInOrder(entries);
     const last = (entries[entries.length - 1] as LogEntry).lsn;
     await this.ctx.store.waitDurable(last);
@@ -95,6 +108,7 @@ export class MirrorReceiver {
     if (!chunk.last) return;
     const snapshot = this.snapshot;
     this.snapshot = null;
+    this.assertRunning();
     this.ctx.logger.info({ lsn: snapshot.lsn, keys: snapshot.items.length }, 'full resync: replacing the log with the primary\'s snapshot');
     this.resetting = this.ctx.store.resetToSnapshot(snapshot);
     try {

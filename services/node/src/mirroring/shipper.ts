@@ -91,6 +91,11 @@ export class MirrorShipper {
   private running = false;
   private lastSentAt = 0;
   private failures = 0;
+  // The deadline of the next request to the mirror, like TCP's retransmission timeout: a request
+  // that timed out doubles it (to a bound), an answer brings it back near the measured round trip.
+  // So a slow link (a latency rule) is waited for and never wedges mirroring, while a dead one is
+  // still noticed within the base bound. Sync writes do not wait on it: they have SYNC_TIMEOUT_MS.
+  private requestTimeoutMs: number;
   bytesShipped = 0;
   entriesShipped = 0;
 
@@ -99,6 +104,16 @@ export class MirrorShipper {
     mode: CopyMode,
   ) {
     this.mode = mode;
+    this.requestTimeoutMs = this.baseTimeoutMs();
+  }
+
+  private baseTimeoutMs(): number {
+    return Math.max(this.ctx.syncTimeoutMs, limits.mirrorRequestTimeoutMs);
+  }
+
+  // An answer came `roundTripMs` after its request left.
+  private answered(roundTripMs: number): void {
+    this.requestTimeoutMs = Math.min(limits.mirrorRequestTimeoutMsMax, Math.max(this.baseTimeoutMs(), 4 * roundTripMs));
   }
 
   get ctxMirrorId(): string {
@@ -216,7 +231,7 @@ export class MirrorShipper {
     const response = await this.ctx.link.request(this.ctx.mirrorId, this.url('position'), {
       method: 'GET',
       headers: this.headers({ [HEADER_EPOCH_HISTORY]: JSON.stringify(this.ctx.epochHistory()) }),
-      timeoutMs: this.ctx.syncTimeoutMs,
+      timeoutMs: this.requestTimeoutMs,
       signal: this.abort.signal,
     });
     const body = JSON.parse(response.body.toString('utf8')) as MirrorPosition & { error?: string };
@@ -225,6 +240,7 @@ export class MirrorShipper {
       return false;
     }
     if (response.statusCode !== 200) throw new Error(`mirror answered ${response.statusCode} ${body.error ?? ''}`);
+    this.answered(Date.now() - sentAt);
     this.ctx.onContact(sentAt);
     const store = this.ctx.store;
     // The mirror shares our history up to the LSN before the first epoch after its last entry's.
@@ -275,7 +291,7 @@ export class MirrorShipper {
         method: 'POST',
         headers: this.headers({ 'content-type': 'application/json' }),
         body,
-        timeoutMs: Math.max(this.ctx.syncTimeoutMs, 10_000),
+        timeoutMs: Math.max(this.requestTimeoutMs, limits.snapshotChunkTimeoutMs),
         signal: this.abort.signal,
       });
       if (response.statusCode !== 200) throw new Error(`mirror refused the snapshot: ${response.statusCode} ${response.body.toString('utf8')}`);
@@ -312,7 +328,7 @@ export class MirrorShipper {
           [HEADER_COMMIT_LSN]: String(this.ctx.store.durableLsn),
         }),
         body,
-        timeoutMs: this.ctx.syncTimeoutMs,
+        timeoutMs: this.requestTimeoutMs,
         signal: this.abort.signal,
       });
       if (generation !== this.generation) return;
@@ -324,6 +340,7 @@ export class MirrorShipper {
       if (response.statusCode !== 200) throw new Error(`mirror answered ${response.statusCode} ${answer.error ?? ''}`);
       this.bytesShipped += body.length;
       this.entriesShipped += batch.length;
+      this.answered(Date.now() - sentAt);
       this.ctx.onContact(sentAt);
       this.acked(answer.lsn);
     } catch (error) {
@@ -338,7 +355,7 @@ export class MirrorShipper {
 
   private acked(lsn: number): void {
     if (lsn > this.ackedLsn) this.ackedLsn = lsn;
-    this.ctx.registry.ack(this.ctx.mirrorId, this.ackedLsn);
+    this.ctx.registry.ack(this.ctx.mirrorId, 'mirror', this.ackedLsn);
     this.checkCaughtUp();
     this.ctx.onAcked();
   }
@@ -368,7 +385,7 @@ export class MirrorShipper {
         method: 'POST',
         headers: this.headers({ 'content-type': 'application/json' }),
         body,
-        timeoutMs: this.ctx.syncTimeoutMs,
+        timeoutMs: this.requestTimeoutMs,
         signal: this.abort.signal,
       })
       .then((response) => {
@@ -379,6 +396,7 @@ export class MirrorShipper {
         } else if (response.statusCode !== 200) {
           this.failed(new Error(`mirror heartbeat answered ${response.statusCode}`));
         } else if (typeof answer.lsn === 'number') {
+          this.answered(Date.now() - sentAt);
           this.ctx.onContact(sentAt);
           this.acked(Math.min(answer.lsn, this.shippedLsn));
         }
@@ -399,11 +417,14 @@ export class MirrorShipper {
     this.tail = false;
     this.shippedLsn = this.ackedLsn;
     this.failures++;
+    if (error instanceof PeerRequestError && error.kind === 'timeout') {
+      this.requestTimeoutMs = Math.min(limits.mirrorRequestTimeoutMsMax, this.requestTimeoutMs * 2);
+    }
     if (!(error instanceof ShipAbort) && (this.failures === 1 || this.state !== 'disconnected')) {
       const kind = error instanceof PeerRequestError ? error.kind : 'error';
       this.ctx.logger.warn({ mirror: this.ctx.mirrorId, kind, err: error }, 'mirror unreachable; will retry');
     }
-    this.ctx.registry.setConnected(this.ctx.mirrorId, false);
+    this.ctx.registry.setConnected(this.ctx.mirrorId, 'mirror', false);
     if (this.state !== 'disconnected') this.setState('disconnected', error instanceof Error ? error.message : String(error));
     return false;
   }

@@ -2,6 +2,11 @@
 // applies what the primary streams (entries, or a snapshot then entries), acknowledges what is
 // durable, and reconnects with bounded backoff. A silent socket (a partition that drops traffic)
 // is detected by missing heartbeats and replaced.
+//
+// A slow link is not a dead one (SPEC §6.8: latency delays, it never wedges): silence is counted
+// only from the stream's first message, and the bound grows with the transit time the heartbeats
+// show, so a steady latency of any size never trips it. Opening a stream (the handshake, then the
+// primary's first answer) has its own, longer bound, which a delayed link also passes.
 
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
@@ -36,6 +41,12 @@ export interface ReceiverContext {
   onDiverged: (fork: number) => Promise<number | null>;
 }
 
+// What the current stream vouched for: every entry up to `lsn` that passes the filter was sent.
+interface SkipPoint {
+  lsn: number;
+  epoch: number;
+}
+
 interface SnapshotBuffer {
   lsn: number;
   epoch: number;
@@ -49,17 +60,30 @@ export class StreamReceiver {
   private transitMs = 0;
   private freshAsOf = 0;
   private socket: WebSocket | null = null;
+  // The socket of the newest stream that opened (kept after it closes, unlike `socket`).
+  private latestSocket: WebSocket | null = null;
   private running = false;
   private readonly wake = new Signal();
   private chain: Promise<void> = Promise.resolve();
   private snapshot: SnapshotBuffer | null = null;
+  // When the current stream opened and when it last delivered a message (0: nothing yet).
+  private openedAt = 0;
   private lastMessageAt = 0;
   private watchdog: NodeJS.Timeout | null = null;
   private ackScheduled = false;
   private readonly startedAt = Date.now();
+  // The newest heartbeat's position, for a filtered replica to skip to once its entries are applied.
+  private skipPoint: SkipPoint | null = null;
+  // The state stopped following the log: the next stream asks for a snapshot.
+  private fullResyncNeeded = false;
 
   constructor(private readonly ctx: ReceiverContext) {
     ctx.store.onApplied(() => this.afterApplied());
+    ctx.store.onInconsistent(() => {
+      this.fullResyncNeeded = true;
+      this.ctx.logger.error('the state no longer follows the log; reconnecting for a full resync');
+      this.socket?.terminate();
+    });
   }
 
   start(): void {
@@ -109,14 +133,17 @@ export class StreamReceiver {
       // Through the link, so fault rules act on the connect too (a partition blocks it).
       const socket = this.ctx.link.connectWebSocket(primaryId, `${base.replace(/^http/, 'ws')}/internal/replicate`, {
         headers: authHeaders(this.ctx.secret, this.ctx.selfId, this.ctx.epoch()),
-        handshakeTimeout: Math.max(1000, this.ctx.heartbeatMs * 5),
+        handshakeTimeout: limits.streamOpenTimeoutMs,
         maxPayload: 64 * 1024 * 1024,
       });
       this.socket = socket;
       socket.on('open', () => {
         opened = true;
-        this.lastMessageAt = Date.now();
+        this.latestSocket = socket;
+        this.openedAt = Date.now();
+        this.lastMessageAt = 0;
         this.snapshot = null;
+        this.skipPoint = null;
         this.sendHello(socket, primaryId);
         this.watchdog = setInterval(() => this.checkSilence(socket), this.ctx.heartbeatMs);
       });
@@ -152,25 +179,37 @@ export class StreamReceiver {
       type: 'hello',
       nodeId: this.ctx.selfId,
       epoch: this.ctx.epoch(),
-      lsn: Math.max(store.appliedLsn, store.lastLsn),
+      lsn: store.lastLsn,
       lsnEpoch: store.lastEpoch,
       mode: this.ctx.mode,
       filter: this.ctx.filter,
       region: this.ctx.region,
+      ...(this.fullResyncNeeded ? { fullResync: true } : {}),
     };
     this.ctx.link.send(socket, primaryId, JSON.stringify(hello));
   }
 
-  // No message for several heartbeats: the link is cut (or the primary stalled). Start over.
+  // No message for much longer than heartbeats and the link's transit time explain: the link is
+  // cut (or the primary stalled). Start over. Before the first message, the open bound applies.
   private checkSilence(socket: WebSocket): void {
-    const silenceMs = Math.max(1000, this.ctx.heartbeatMs * 5);
-    if (Date.now() - this.lastMessageAt > silenceMs) {
-      this.ctx.logger.warn({ silenceMs }, 'no heartbeat from the primary; reconnecting');
+    const now = Date.now();
+    if (this.lastMessageAt === 0) {
+      if (now - this.openedAt <= limits.streamOpenTimeoutMs) return;
+      this.ctx.logger.warn({ waitedMs: now - this.openedAt }, 'the primary did not answer the hello; reconnecting');
+      socket.terminate();
+      return;
+    }
+    const silenceMs = Math.max(limits.streamSilenceMsMin, 5 * this.ctx.heartbeatMs, 2 * this.transitMs + 2 * this.ctx.heartbeatMs);
+    if (now - this.lastMessageAt > silenceMs) {
+      this.ctx.logger.warn({ silenceMs, transitMs: this.transitMs }, 'no heartbeat from the primary; reconnecting');
       socket.terminate();
     }
   }
 
   private async handle(socket: WebSocket, data: Buffer, isBinary: boolean): Promise<void> {
+    // Messages still queued when the role ended, or once a newer stream opened, change nothing.
+    // (Those of a stream that just closed still count: its last message may be a "diverged".)
+    if (!this.running || socket !== this.latestSocket) return;
     if (isBinary) return this.applyFrames(data);
     const message = JSON.parse(data.toString('utf8')) as PrimaryMessage;
     switch (message.type) {
@@ -182,6 +221,8 @@ export class StreamReceiver {
           return;
         }
         this.connected = true;
+        // Positions heard from an earlier stream (maybe another primary's) mean nothing now.
+        this.primaryLsn = message.fromLsn;
         this.ctx.onPrimaryInfo(message.primaryId, message.epoch, message.epochHistory ?? []);
         this.ctx.logger.info({ primary: message.primaryId, resync: message.resync, fromLsn: message.fromLsn }, 'replication stream open');
         this.ctx.onResync('started', message.fromLsn);
@@ -192,13 +233,15 @@ export class StreamReceiver {
         return this.snapshotChunk(message);
       case 'heartbeat':
         this.noteFresh(message.lsn, message.ts);
-        this.ctx.store.advanceTo(message.lsn);
+        this.skipPoint = { lsn: message.lsn, epoch: message.lsnEpoch };
+        this.skipForward();
         this.scheduleAck();
         return;
       case 'error':
         this.ctx.logger.warn({ error: message.error, primary: message.primaryId }, `primary refused: ${message.message}`);
         socket.close();
-        if (message.error === 'diverged' && message.lsn !== undefined) await this.ctx.onDiverged(message.lsn);
+        // A rollback that cannot cut that far (a snapshot covers it) is followed by a full resync.
+        if (message.error === 'diverged' && message.lsn !== undefined) this.fullResyncNeeded ||= (await this.ctx.onDiverged(message.lsn)) === null;
         else this.ctx.onNotPrimary();
         return;
     }
@@ -212,6 +255,7 @@ export class StreamReceiver {
     this.snapshot = null;
     this.ctx.logger.info({ lsn: snapshot.lsn, keys: snapshot.items.length }, 'full resync: loading the primary\'s snapshot');
     await this.ctx.store.resetToSnapshot({ lsn: snapshot.lsn, epoch: snapshot.epoch, lsnEpoch: snapshot.epoch, items: snapshot.items });
+    this.fullResyncNeeded = false;
     this.primaryLsn = Math.max(this.primaryLsn, snapshot.lsn);
     this.ctx.onResync('finished', snapshot.lsn);
     this.scheduleAck();
@@ -230,13 +274,20 @@ export class StreamReceiver {
 
   private noteFresh(lsn: number, ts: number): void {
     this.primaryLsn = Math.max(this.primaryLsn, lsn);
-    this.transitMs = Date.now() - ts;
+    this.transitMs = Math.max(0, Date.now() - ts);
+  }
+
+  // A filtered replica moves its log and state up to the last heartbeat's position once every
+  // entry before it is applied (the store refuses while some are not).
+  private skipForward(): void {
+    const point = this.skipPoint;
+    if (point && point.lsn > this.ctx.store.appliedLsn) this.ctx.store.advanceTo(point.lsn, point.epoch);
   }
 
   private afterApplied(): void {
     const applied = this.ctx.store.appliedLsn;
-    if (applied >= this.primaryLsn) this.freshAsOf = Date.now() - Math.max(0, this.transitMs);
-    this.ctx.store.advanceTo(this.primaryLsn);
+    if (applied >= this.primaryLsn) this.freshAsOf = Date.now() - this.transitMs;
+    this.skipForward();
     this.scheduleAck();
   }
 

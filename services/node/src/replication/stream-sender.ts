@@ -10,7 +10,7 @@ import { concatFrames, type LogEntry } from '../../../../shared/log-format.ts';
 import type { Link } from '../../../../shared/link.ts';
 import type { HelloMessage, PrimaryMessage, ReplicaMessage } from '../../../../shared/protocol.ts';
 import type { CopyRegistry } from '../commit/copy-registry.ts';
-import { forkLsn, type EpochStart } from '../roles/epoch-history.ts';
+import { epochOfLsn, forkLsn, type EpochStart } from '../roles/epoch-history.ts';
 import type { Store } from '../storage/store.ts';
 
 export interface SenderContext {
@@ -62,7 +62,8 @@ export class StreamSender {
     const fork = Math.min(forkLsn(this.ctx.epochHistory(), hello.lsnEpoch), store.lastLsn);
     // A copy that holds nothing starts from a snapshot, like a Redis replica with an unknown
     // replication id: cheaper than replaying every overwrite the log still has.
-    const empty = hello.lsn === 0 && store.lastLsn > 0;
+    // A replica that found its state inconsistent asks for one whatever it holds.
+    const empty = (hello.lsn === 0 && store.lastLsn > 0) || hello.fullResync === true;
     if (!empty && hello.lsn > fork) {
       // The replica holds entries this primary never had (an old primary's tail): it rolls
       // them back to the fork, then reconnects.
@@ -152,13 +153,14 @@ export class StreamSender {
 
   onMessage(message: ReplicaMessage): void {
     if (message.type === 'ack' && Number.isSafeInteger(message.lsn)) {
-      this.ctx.registry.ack(this.id, Math.min(message.lsn, this.sentLsn));
+      this.ctx.registry.ack(this.id, 'replica', Math.min(message.lsn, this.sentLsn));
     }
   }
 
   private heartbeat(): void {
     this.lastEntrySentLsn = this.sentLsn;
-    this.send({ type: 'heartbeat', epoch: this.ctx.epoch(), lsn: this.sentLsn, ts: Date.now() });
+    const lsnEpoch = this.ctx.store.epochAt(this.sentLsn) ?? epochOfLsn(this.ctx.epochHistory(), this.sentLsn);
+    this.send({ type: 'heartbeat', epoch: this.ctx.epoch(), lsn: this.sentLsn, lsnEpoch, ts: Date.now() });
   }
 
   private send(message: PrimaryMessage): void {
@@ -172,7 +174,7 @@ export class StreamSender {
     this.closed = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.ctx.registry.setConnected(this.id, false);
+    this.ctx.registry.setConnected(this.id, 'replica', false);
     if (this.socket.readyState === this.socket.OPEN) this.socket.close(1001, 'stream ended');
   }
 }

@@ -23,3 +23,11 @@ export function addEpochStart(history: readonly EpochStart[], start: EpochStart)
   const rest = history.filter((p) => p.epoch !== start.epoch);
   return [...rest, start].sort((a, b) => a.epoch - b.epoch);
 }
+
+// The epoch of the entry at `lsn` in a log with this history: the last epoch that began at or
+// before it; 0 for LSN 0 or a history that does not reach back that far.
+export function epochOfLsn(history: readonly EpochStart[], lsn: number): number {
+  let epoch = 0;
+  for (const point of history) if (point.startLsn <= lsn && point.epoch > epoch) epoch = point.epoch;
+  return lsn === 0 ? 0 : epoch;
+}

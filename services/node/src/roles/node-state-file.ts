@@ -1,8 +1,9 @@
 // The node's durable identity: its epoch, its role and the primary it follows. Written atomically
-// (temp file, fsync, rename, fsync the directory) so a kill -9 leaves either the old or the new file.
+// (shared/atomic-file.ts) so a kill -9 leaves either the old or the new file.
 
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../../../shared/atomic-file.ts';
 import type { CopyMode, NodeRole } from '../../../../shared/topology.ts';
 
 export interface PersistedNodeState {
@@ -11,8 +12,11 @@ export interface PersistedNodeState {
   primaryId: string | null;
   // The mirror slot as this node last knew it (a primary mirrors to it).
   mirrorId: string | null;
-  // Copy modes set live on this node while it was primary (id -> mode).
-  modes: Record<string, CopyMode>;
+  // The mirror slot's copy mode as set live (PUT /cluster/modes) while this node was primary; null
+  // means MIRROR_MODE. It belongs to the slot, not to a node: whoever enters the slot gets it.
+  mirrorSlotMode: CopyMode | null;
+  // Replica copy modes set live on this node while it was primary (replica id -> mode).
+  replicaModes: Record<string, CopyMode>;
   // Each epoch this node knew of and the LSN where it began, like PostgreSQL's timeline history.
   epochHistory: Array<{ epoch: number; startLsn: number; primaryId: string }>;
 }
@@ -23,7 +27,19 @@ export async function readNodeState(dir: string): Promise<PersistedNodeState | n
   try {
     const parsed = JSON.parse(await readFile(join(dir, FILE_NAME), 'utf8')) as Partial<PersistedNodeState>;
     if (!Number.isSafeInteger(parsed.epoch) || typeof parsed.role !== 'string') return null;
-    return { epoch: parsed.epoch as number, role: parsed.role, primaryId: parsed.primaryId ?? null, mirrorId: parsed.mirrorId ?? null, modes: parsed.modes ?? {}, epochHistory: parsed.epochHistory ?? [] };
+    // Files written before the slot had its own mode kept every mode by node id under `modes`; the
+    // mirror's entry there must not follow that node into a replica's life, so only replicas' are kept.
+    const legacy = (parsed as { modes?: Record<string, CopyMode> }).modes ?? {};
+    const replicaModes = parsed.replicaModes ?? Object.fromEntries(Object.entries(legacy).filter(([id]) => id !== parsed.mirrorId));
+    return {
+      epoch: parsed.epoch as number,
+      role: parsed.role,
+      primaryId: parsed.primaryId ?? null,
+      mirrorId: parsed.mirrorId ?? null,
+      mirrorSlotMode: parsed.mirrorSlotMode ?? null,
+      replicaModes,
+      epochHistory: parsed.epochHistory ?? [],
+    };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -31,21 +47,7 @@ export async function readNodeState(dir: string): Promise<PersistedNodeState | n
 }
 
 export async function writeNodeState(dir: string, state: PersistedNodeState): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const target = join(dir, FILE_NAME);
-  const temp = `${target}.tmp`;
-  const file = await open(temp, 'w');
-  try {
-    await file.writeFile(JSON.stringify(state, null, 2));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temp, target);
-  const dirHandle = await open(dir, 'r');
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
-  }
+  await writeFileAtomic(join(dir, FILE_NAME), JSON.stringify(state, null, 2), {
+    crashPoints: { tmpWritten: 'state-file.tmp-written', renamed: 'state-file.renamed' },
+  });
 }

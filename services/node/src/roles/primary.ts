@@ -31,13 +31,19 @@ export interface PrimaryContext {
   logger: Logger;
   epoch: () => number;
   epochHistory: () => readonly EpochStart[];
-  modes: () => Record<string, CopyMode>;
-  saveModes: (modes: Record<string, CopyMode>) => Promise<void>;
+  // Copy modes set live: the mirror slot's (null: MIRROR_MODE) and each replica's by id.
+  copyModes: () => CopyModes;
+  saveCopyModes: (modes: CopyModes) => Promise<void>;
   onNewerEpoch: (epoch: number, from: string) => void;
   reportToWitness: (synchronized: boolean) => Promise<boolean>;
   rollbackMirror: (mirrorId: string, fork: number) => Promise<number | null>;
   onMirrorState: (from: MirrorState, to: MirrorState, reason: string) => void;
   onWrite: (level: string, seconds: number) => void;
+}
+
+export interface CopyModes {
+  mirrorSlot: CopyMode | null;
+  replicas: Record<string, CopyMode>;
 }
 
 export interface WriteResult {
@@ -83,7 +89,7 @@ export class PrimaryRole {
     if (this.shipper && this.shipper.ctxMirrorId === mirrorId) return;
     if (this.shipper) {
       this.shipper.stop();
-      this.registry.remove(this.shipper.ctxMirrorId);
+      this.registry.remove(this.shipper.ctxMirrorId, 'mirror');
     }
     this.shipper = null;
     const mirrorUrl = mirrorId ? config.peers[mirrorId] : undefined;
@@ -110,7 +116,7 @@ export class PrimaryRole {
               reportToWitness: ctx.reportToWitness,
               rollbackMirror: (fork) => ctx.rollbackMirror(mirrorId, fork),
             },
-            ctx.modes()[mirrorId] ?? config.mirrorMode,
+            ctx.copyModes().mirrorSlot ?? config.mirrorMode,
           );
     this.registry.upsert({ id: mirrorId, kind: 'mirror', mode: this.shipper.mode, connected: false, filter: '', region: '' });
     if (!this.stopped) this.shipper.start();
@@ -126,12 +132,28 @@ export class PrimaryRole {
     return this.fencedBy === null && Date.now() < this.leaseUntil;
   }
 
+  // Reads on the primary are linearizable (SPEC §3): served only while no newer primary can have
+  // acknowledged anything. Under the lease the witness cannot have granted a failover yet; while a
+  // planned failover drains this primary, the mirror may take over at any moment, so reads stop too.
+  mayServeReads(): boolean {
+    return this.hasQuorum() && Date.now() >= this.drainingUntil;
+  }
+
   // A newer epoch exists: stop acknowledging anything until the node steps down.
   fence(epoch: number): void {
     if (this.fencedBy !== null && this.fencedBy >= epoch) return;
     this.fencedBy = epoch;
     this.ctx.logger.warn({ newerEpoch: epoch }, 'fenced: a newer epoch exists; refusing writes');
     this.registry.failAll();
+  }
+
+  // Linearizable reads, like etcd's ReadIndex: a read shows the state as applied now, which may hold
+  // entries no mirror has confirmed yet (an ack=local write, one still waiting for its copies).
+  // Such an entry can vanish at a failover, so the read waits until everything it shows is
+  // committed: until the commit gate has passed `readIndex`. False when it did not in time.
+  async waitCommitted(readIndex: number, timeoutMs: number): Promise<boolean> {
+    const committed = await this.registry.waitUntil(() => this.stopped || this.gateLsn() >= readIndex, timeoutMs);
+    return committed && !this.stopped;
   }
 
   // Planned failover: refuse new writes, wait (bounded) until the mirror has every entry.
@@ -202,7 +224,7 @@ export class PrimaryRole {
   async write(op: EntryOp, key: string, valueJson: string | undefined, level: AckLevel): Promise<WriteResult> {
     if (this.stopped) throw errors.notPrimary(null, null, null);
     if (Date.now() < this.drainingUntil) throw errors.unavailable('a planned failover is in progress; retry in a moment (the new primary will redirect you)');
-    if (!this.hasQuorum()) throw errors.noQuorum();
+    if (!this.hasQuorum()) throw errors.noQuorum('writes');
     if (this.writesWaiting >= limits.pendingWritesMax) throw errors.overloaded();
     const started = performance.now();
     const store = this.ctx.store;
@@ -218,7 +240,7 @@ export class PrimaryRole {
       const progress = await this.waitForCopies(entry.lsn, level);
       // The lease may have run out while we waited (a pause, a partition): then the witness may
       // already have promoted the mirror, and this answer must not claim success.
-      if (!this.hasQuorum()) throw errors.noQuorumAfterAppend(entry.lsn);
+      if (!this.hasQuorum()) throw errors.quorumLost(entry.lsn);
       const done = performance.now();
       this.ctx.onWrite(ackLevelName(level), (done - started) / 1000);
       return {
@@ -247,7 +269,7 @@ export class PrimaryRole {
     const satisfied = await this.registry.waitUntil(() => !this.stopped && progress().satisfied, this.ctx.config.syncTimeoutMs);
     // The entry is in the log: whatever ends the wait now, the answer must be indefinite.
     if (this.stopped) throw errors.roleEnded(lsn);
-    if (this.fencedBy !== null) throw errors.noQuorumAfterAppend(lsn);
+    if (this.fencedBy !== null) throw errors.quorumLost(lsn);
     const result = progress();
     if (satisfied) return result;
     const mirrorId = this.mirrorId;
@@ -279,7 +301,7 @@ export class PrimaryRole {
         epoch: this.ctx.epoch,
         epochHistory: this.ctx.epochHistory,
         gateLsn: () => this.gateLsn(),
-        modeOverride: (id) => this.ctx.modes()[id],
+        modeOverride: (id) => this.ctx.copyModes().replicas[id],
         onNewerEpoch: this.ctx.onNewerEpoch,
       },
       socket,
@@ -305,8 +327,16 @@ export class PrimaryRole {
     return problems;
   }
 
+  // A mode named for the node in the mirror slot is the slot's mode: it stays with the slot when
+  // another node enters it, and does not follow the node if it leaves the slot.
   async setModes(modes: Record<string, CopyMode>): Promise<void> {
-    await this.ctx.saveModes({ ...this.ctx.modes(), ...modes });
+    const saved = this.ctx.copyModes();
+    const next: CopyModes = { mirrorSlot: saved.mirrorSlot, replicas: { ...saved.replicas } };
+    for (const [id, mode] of Object.entries(modes)) {
+      if (id === this.mirrorId) next.mirrorSlot = mode;
+      else next.replicas[id] = mode;
+    }
+    await this.ctx.saveCopyModes(next);
     for (const [id, mode] of Object.entries(modes)) {
       if (this.shipper && id === this.shipper.ctxMirrorId) {
         if (!(await this.shipper.setMode(mode))) throw errors.unavailable(`the witness did not consent to stop waiting for ${id}; its mode is ${mode} but writes still wait for it until it does`);

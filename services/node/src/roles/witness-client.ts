@@ -5,15 +5,10 @@
 
 import type { Logger } from 'pino';
 import type { Link } from '../../../../shared/link.ts';
-import { authHeaders } from '../../../../shared/protocol.ts';
+import { authHeaders, type WitnessView } from '../../../../shared/protocol.ts';
 import { Signal } from '../../../../shared/signal.ts';
 import { CONTROL_ID } from '../../../../shared/topology.ts';
 
-export interface WitnessView {
-  epoch: number;
-  primaryId: string | null;
-  mirrorId: string | null;
-}
 
 export interface WitnessClientContext {
   selfId: string;

@@ -173,6 +173,13 @@ export class KvState {
     return { count, bytes };
   }
 
+  // The items last written by an entry with an LSN in (afterLsn, throughLsn], in key order.
+  itemsWrittenBetween(afterLsn: number, throughLsn: number): Array<[string, string, number]> {
+    const out: Array<[string, string, number]> = [];
+    for (const [key, item] of this.items) if (item.lsn > afterLsn && item.lsn <= throughLsn) out.push([key, item.valueJson, item.lsn]);
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  }
+
   // Every item, for a snapshot. The array is a copy, safe to write out asynchronously.
   snapshotItems(): Array<[string, string, number]> {
     const out: Array<[string, string, number]> = [];

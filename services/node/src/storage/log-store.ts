@@ -13,13 +13,16 @@
 import { open, readdir, readFile, mkdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDirectory } from '../../../../shared/atomic-file.ts';
+import { crashPoint } from '../../../../shared/crash-points.ts';
 import { decodeFrame, FRAME_HEADER_BYTES, type LogEntry } from '../../../../shared/log-format.ts';
 import { limits } from '../../../../shared/limits.ts';
 import {
   deleteSnapshots,
   loadNewestSnapshot,
+  parseSnapshot,
+  snapshotFileName,
   snapshotProblem,
-  syncDirectory,
   writeSnapshotFile,
   type SnapshotData,
 } from './snapshot-file.ts';
@@ -387,6 +390,11 @@ export class LogStore {
     this.recoveredEntriesValue = [];
   }
 
+  // LSN of the newest snapshot (0 without one): entries up to it are no longer in the segments.
+  get snapshotLsnNow(): number {
+    return this.snapshotLsn;
+  }
+
   // LSN of the last appended entry; the snapshot's LSN if none after it; 0 when empty.
   get lastLsn(): number {
     return this.lastLsnValue;
@@ -424,6 +432,19 @@ export class LogStore {
     this.lastLsnValue = entry.lsn;
     this.lastEpochValue = entry.epoch;
     this.kickFlush();
+  }
+
+  // A filtered copy learned that nothing it keeps lies between its last entry and `lsn` (whose
+  // entry has epoch `epoch`): the log now counts as complete up to `lsn`, so an entry at or below
+  // it is refused like any old one. In memory only: after a restart the copy asks again from its
+  // last real entry and skips what it already has. Needs every appended entry written first.
+  skipTo(lsn: number, epoch: number): void {
+    this.assertUsable();
+    if (lsn <= this.lastLsnValue) return;
+    if (this.queue.length > 0) throw new Error(`skip to LSN ${lsn} while ${this.queue.length} entries wait to be written`);
+    this.lastLsnValue = lsn;
+    this.lastEpochValue = epoch;
+    this.advanceDurable(lsn);
   }
 
   // Resolves once durableLsn >= lsn, at once if already. Rejects if the store fails or closes
@@ -509,6 +530,7 @@ export class LogStore {
         await this.writeAllQueued();
         try {
           await this.deleteAllSegments();
+          crashPoint('reset.segments-deleted');
           // Newer snapshots go first, or recovery after a crash here would prefer them.
           await deleteSnapshots(this.snapshotDir, (lsn) => lsn >= snapshot.lsn);
           await syncDirectory(this.snapshotDir);
@@ -530,6 +552,51 @@ export class LogStore {
     );
   }
 
+  // The entries a truncateAfter(lsn) would remove, oldest first, read back from disk, changing
+  // nothing: a rollback keeps them in a durable file before it cuts. Rejects if lsn is below the
+  // snapshot's LSN (they are no longer all on disk).
+  async readAfter(lsn: number): Promise<LogEntry[]> {
+    this.assertUsable();
+    return this.snapshotSerial(() =>
+      this.ioSerial(async () => {
+        if (!Number.isSafeInteger(lsn) || lsn < this.snapshotLsn) {
+          throw new Error(`read after LSN ${lsn} refused: the snapshot already includes LSN ${this.snapshotLsn}`);
+        }
+        await this.writeAllQueued();
+        const affected = await this.readSegmentsAfter(lsn);
+        return affected.flatMap(({ entries }) => entries.filter((entry) => entry.lsn > lsn));
+      }),
+    );
+  }
+
+  // Rollback, for a caller that keeps a state derived from the log: truncateAfter(lsn), and in the
+  // same serialized turn the base to rebuild that state from (the current snapshot and the entries
+  // after it up to lsn, read back from disk). The caller swaps its state without waiting, so no
+  // request ever sees the cut log beside the old state.
+  async truncateAfterWithBase(lsn: number): Promise<{ removed: LogEntry[]; snapshot: SnapshotData | null; entries: LogEntry[] }> {
+    this.assertUsable();
+    return this.snapshotSerial(() =>
+      this.ioSerial(async () => {
+        if (!Number.isSafeInteger(lsn) || lsn < this.snapshotLsn) {
+          throw new Error(`truncate after LSN ${lsn} refused: the snapshot already includes LSN ${this.snapshotLsn}`);
+        }
+        await this.writeAllQueued();
+        const snapshot = await this.readCurrentSnapshot();
+        const kept = (await this.readSegmentsAfter(this.snapshotLsn)).flatMap(({ entries }) => entries.filter((e) => e.lsn <= lsn));
+        const removed = await this.cutAfter(lsn);
+        return { removed, snapshot, entries: kept };
+      }),
+    );
+  }
+
+  // The snapshot the store stands on, read back from its file; null without one.
+  private async readCurrentSnapshot(): Promise<SnapshotData | null> {
+    if (this.snapshotLsn === 0) return null;
+    const parsed = parseSnapshot(await readFile(join(this.snapshotDir, snapshotFileName(this.snapshotLsn))));
+    if (typeof parsed === 'string') throw this.fail(new Error(`snapshot at LSN ${this.snapshotLsn} no longer reads back: ${parsed}`), 'snapshot unreadable');
+    return parsed;
+  }
+
   // Rollback: writes queued entries, then removes every entry with LSN > lsn from disk and
   // backlog and returns them, oldest first, read back from disk. Afterwards lastLsn and
   // durableLsn are <= lsn. Rejects, changing nothing, if lsn is below the snapshot's LSN.
@@ -541,23 +608,28 @@ export class LogStore {
           throw new Error(`truncate after LSN ${lsn} refused: the snapshot already includes LSN ${this.snapshotLsn}`);
         }
         await this.writeAllQueued();
-        if (lsn >= this.lastLsnValue) return [];
-        let removed: LogEntry[];
-        try {
-          removed = await this.cutSegmentsAfter(lsn);
-        } catch (err) {
-          throw this.fail(err, 'log truncation failed');
-        }
-        const lastSegment = this.segments.at(-1);
-        const segmentHasLast = lastSegment !== undefined && lastSegment.lastLsn >= this.snapshotLsn;
-        this.lastLsnValue = segmentHasLast ? lastSegment.lastLsn : this.snapshotLsn;
-        this.lastEpochValue = segmentHasLast ? lastSegment.lastEpoch : this.snapshotLsnEpoch;
-        this.durableLsnValue = this.lastLsnValue;
-        this.backlog.dropAfter(lsn, this.lastLsnValue);
-        this.logger.info({ afterLsn: lsn, removed: removed.length, lastLsn: this.lastLsnValue }, 'log truncated');
-        return removed;
+        return this.cutAfter(lsn);
       }),
     );
+  }
+
+  // Inside an io turn, with nothing queued: cuts the log after lsn (see truncateAfter).
+  private async cutAfter(lsn: number): Promise<LogEntry[]> {
+    if (lsn >= this.lastLsnValue) return [];
+    let removed: LogEntry[];
+    try {
+      removed = await this.cutSegmentsAfter(lsn);
+    } catch (err) {
+      throw this.fail(err, 'log truncation failed');
+    }
+    const lastSegment = this.segments.at(-1);
+    const segmentHasLast = lastSegment !== undefined && lastSegment.lastLsn >= this.snapshotLsn;
+    this.lastLsnValue = segmentHasLast ? lastSegment.lastLsn : this.snapshotLsn;
+    this.lastEpochValue = segmentHasLast ? lastSegment.lastEpoch : this.snapshotLsnEpoch;
+    this.durableLsnValue = this.lastLsnValue;
+    this.backlog.dropAfter(lsn, this.lastLsnValue);
+    this.logger.info({ afterLsn: lsn, removed: removed.length, lastLsn: this.lastLsnValue }, 'log truncated');
+    return removed;
   }
 
   // Writes what is queued, closes the files, rejects waiters that can no longer be satisfied.
@@ -665,8 +737,11 @@ export class LogStore {
         }
         return;
       }
+      crashPoint('log.before-write');
       await this.writeFrames(segment, file, batch);
+      crashPoint('log.after-write');
       if (this.fsync === 'batch') await file.datasync();
+      crashPoint('log.after-sync');
       this.advanceDurable(segment.lastLsn);
     } catch (err) {
       throw this.fail(err, 'log write failed');
@@ -681,6 +756,7 @@ export class LogStore {
     this.active = await open(path, 'wx');
     const segment: Segment = { firstLsn, path, bytes: 0, lastLsn: 0, lastEpoch: 0 };
     this.segments.push(segment);
+    crashPoint('log.segment-created');
     // The new name must be durable too, or a crash could lose a whole synced segment.
     if (this.fsync !== 'off') await syncDirectory(this.logDir);
     return segment;
@@ -755,11 +831,13 @@ export class LogStore {
     let covered = 0;
     while (covered < this.segments.length && (this.segments[covered]?.lastLsn ?? Infinity) <= lsn) covered++;
     if (covered === this.segments.length) await this.closeActive();
+    crashPoint('compaction.before-delete');
     for (let i = 0; i < covered; i++) {
       const segment = this.segments[0];
       if (!segment) break;
       await unlinkIfPresent(segment.path);
       this.segments.shift();
+      crashPoint('compaction.mid-delete');
     }
     return covered;
   }
@@ -771,34 +849,46 @@ export class LogStore {
     await syncDirectory(this.logDir);
   }
 
-  // Removes the entries with LSN > lsn from the segment files: the segment holding lsn is cut
-  // after it, later ones deleted. Returns the removed entries read back from disk. Throws if a
+  // The entries with LSN > lsn, oldest first, read back from the segment files. Throws if a
   // segment no longer decodes: the disk changed under us.
-  private async cutSegmentsAfter(lsn: number): Promise<LogEntry[]> {
-    const firstAffected = this.segments.findIndex((segment) => segment.lastLsn > lsn);
-    if (firstAffected < 0) return [];
-    await this.closeActive();
-    const removed: LogEntry[] = [];
-    const affected = this.segments.splice(firstAffected);
+  private async readSegmentsAfter(lsn: number): Promise<Array<{ segment: Segment; entries: LogEntry[] }>> {
+    const affected = this.segments.filter((segment) => segment.lastLsn > lsn);
+    const found: Array<{ segment: Segment; entries: LogEntry[] }> = [];
     for (const segment of affected) {
       const scan = scanSegment(await readFile(segment.path), segment.firstLsn, 0);
       if (scan.problem !== null || scan.goodBytes !== segment.bytes) {
         throw new Error(`segment ${segment.path} no longer reads back whole: ${scan.problem ?? 'size changed'}`);
       }
-      let keptBytes = 0;
-      let kept: LogEntry | undefined;
-      for (const entry of scan.entries) {
-        if (entry.lsn > lsn) removed.push(entry);
-        else {
-          keptBytes += entry.frame.length;
-          kept = entry;
-        }
-      }
-      await cutFile(segment.path, keptBytes);
-      if (kept) this.segments.push({ ...segment, bytes: keptBytes, lastLsn: kept.lsn, lastEpoch: kept.epoch });
+      found.push({ segment, entries: scan.entries });
+    }
+    return found;
+  }
+
+  // Removes the entries with LSN > lsn from the segment files and returns them. The newest
+  // segments go first and the one holding lsn is cut last, so a crash at any moment leaves a
+  // prefix of the log, never a log with a hole that recovery would read past.
+  private async cutSegmentsAfter(lsn: number): Promise<LogEntry[]> {
+    const affected = await this.readSegmentsAfter(lsn);
+    if (affected.length === 0) return [];
+    await this.closeActive();
+    for (const { segment, entries } of [...affected].reverse()) {
+      const kept = entries.filter((entry) => entry.lsn <= lsn);
+      if (kept.length > 0) continue;
+      await unlinkIfPresent(segment.path);
+      crashPoint('rollback.mid-truncate');
     }
     await syncDirectory(this.logDir);
+    // The affected segments are the newest ones: drop them from the list, keep the cut first one.
+    const first = affected[0] as { segment: Segment; entries: LogEntry[] };
+    this.segments.splice(this.segments.indexOf(first.segment));
+    const kept = first.entries.filter((entry) => entry.lsn <= lsn);
+    const last = kept.at(-1);
+    if (last) {
+      const keptBytes = kept.reduce((sum, entry) => sum + entry.frame.length, 0);
+      await cutFile(first.segment.path, keptBytes);
+      this.segments.push({ ...first.segment, bytes: keptBytes, lastLsn: last.lsn, lastEpoch: last.epoch });
+    }
     await this.openLastSegment();
-    return removed;
+    return affected.flatMap(({ entries }) => entries.filter((entry) => entry.lsn > lsn));
   }
 }

@@ -11,10 +11,12 @@
 // complete file from one cut short. valueJson is stored as a JSON string, not inlined, so it comes
 // back byte for byte: the state's digest hashes that exact text.
 
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TEMP_SUFFIX, writeFileAtomic } from '../../../../shared/atomic-file.ts';
 import { limits } from '../../../../shared/limits.ts';
+
 
 export interface SnapshotData {
   // The state includes every entry up to and including this LSN.
@@ -32,7 +34,6 @@ export interface SnapshotLogger {
 }
 
 const SNAPSHOT_NAME = /^snapshot-(\d{20})\.json$/;
-const TMP_SUFFIX = '.tmp';
 const CLOSING_LINE = ']}';
 const NEWLINE = 0x0a;
 
@@ -78,51 +79,36 @@ async function writeAll(file: FileHandle, buffer: Buffer, position: number): Pro
   }
 }
 
-// Makes the creations, renames and deletions of names in `dir` durable (fsync of the directory).
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+// Writes `snapshot` into `dir` durably (shared/atomic-file.ts). Once it resolves the snapshot
+// survives a crash; older files are left alone.
+export async function writeSnapshotFile(dir: string, snapshot: SnapshotData): Promise<void> {
+  await writeFileAtomic(join(dir, snapshotFileName(snapshot.lsn)), (file) => writeSnapshotContent(file, snapshot), {
+    crashPoints: { tmpWritten: 'snapshot.tmp-written', renamed: 'snapshot.renamed' },
+  });
 }
 
-// Writes `snapshot` into `dir` durably: a tmp file, fsync, rename over the final name, fsync of
-// the directory. Once it resolves the snapshot survives a crash; older files are left alone.
-export async function writeSnapshotFile(dir: string, snapshot: SnapshotData): Promise<void> {
-  const finalPath = join(dir, snapshotFileName(snapshot.lsn));
-  const tmpPath = finalPath + TMP_SUFFIX;
-  const file = await open(tmpPath, 'w');
-  try {
-    const { lsn, epoch, lsnEpoch, items } = snapshot;
-    let position = 0;
-    const header = Buffer.from(`{"lsn":${lsn},"epoch":${epoch},"lsnEpoch":${lsnEpoch},"count":${items.length},"items":[\n`);
-    await writeAll(file, header, position);
-    position += header.length;
-    // Items go out in chunks bounded by keys and bytes, so a huge state never sits in memory twice.
-    let lines: string[] = [];
-    let lineBytes = 0;
-    for (let i = 0; i < items.length; i++) {
-      const line = JSON.stringify(items[i]) + (i < items.length - 1 ? ',\n' : '\n');
-      lines.push(line);
-      lineBytes += line.length;
-      if (lines.length >= limits.snapshotChunkKeys || lineBytes >= limits.commitBatchBytesMax) {
-        const chunk = Buffer.from(lines.join(''));
-        await writeAll(file, chunk, position);
-        position += chunk.length;
-        lines = [];
-        lineBytes = 0;
-      }
+async function writeSnapshotContent(file: FileHandle, snapshot: SnapshotData): Promise<void> {
+  const { lsn, epoch, lsnEpoch, items } = snapshot;
+  let position = 0;
+  const header = Buffer.from(`{"lsn":${lsn},"epoch":${epoch},"lsnEpoch":${lsnEpoch},"count":${items.length},"items":[\n`);
+  await writeAll(file, header, position);
+  position += header.length;
+  // Items go out in chunks bounded by keys and bytes, so a huge state never sits in memory twice.
+  let lines: string[] = [];
+  let lineBytes = 0;
+  for (let i = 0; i < items.length; i++) {
+    const line = JSON.stringify(items[i]) + (i < items.length - 1 ? ',\n' : '\n');
+    lines.push(line);
+    lineBytes += line.length;
+    if (lines.length >= limits.snapshotChunkKeys || lineBytes >= limits.commitBatchBytesMax) {
+      const chunk = Buffer.from(lines.join(''));
+      await writeAll(file, chunk, position);
+      position += chunk.length;
+      lines = [];
+      lineBytes = 0;
     }
-    const tail = Buffer.from(lines.join('') + CLOSING_LINE + '\n');
-    await writeAll(file, tail, position);
-    await file.sync();
-  } finally {
-    await file.close();
   }
-  await rename(tmpPath, finalPath);
-  await syncDirectory(dir);
+  await writeAll(file, Buffer.from(lines.join('') + CLOSING_LINE + '\n'), position);
 }
 
 // Reads the line that starts at `offset`: its text and the offset after its newline, or null when
@@ -201,7 +187,7 @@ async function unlinkIfPresent(path: string): Promise<void> {
 // one only because a write never completed, and nothing was compacted on their account.
 export async function loadNewestSnapshot(dir: string, logger: SnapshotLogger): Promise<SnapshotData | null> {
   for (const name of await readdir(dir)) {
-    if (!name.endsWith(TMP_SUFFIX)) continue;
+    if (!name.endsWith(TEMP_SUFFIX)) continue;
     logger.info({ file: name }, 'unfinished snapshot file deleted');
     await unlinkIfPresent(join(dir, name));
   }

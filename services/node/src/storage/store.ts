@@ -6,23 +6,37 @@ import { limits } from '../../../../shared/limits.ts';
 import { KvState } from './kv-state.ts';
 import { type FsyncMode, LogStore, type SnapshotData, type StoreLogger } from './log-store.ts';
 
+export interface StoreOptions {
+  dir: string;
+  fsync: FsyncMode;
+  logger: StoreLogger;
+  // A snapshot (and log compaction) after this many applied entries.
+  snapshotEveryEntries: number;
+  // A segment file is closed past this size (default limits.logSegmentBytesMax).
+  segmentBytesMax?: number;
+}
+
 export class Store {
   readonly state = new KvState();
   // Appended but not yet durable, in LSN order; bounded by the writers' queue bound.
   private unapplied: LogEntry[] = [];
   private readonly appliedListeners: Array<(lsn: number) => void> = [];
+  private readonly inconsistentListeners: Array<(error: Error) => void> = [];
+  // Set when an entry could not be applied in order: the state no longer follows the log. Nothing
+  // more is applied until a snapshot replaces both (a replica) or the process restarts from disk.
+  inconsistency: Error | null = null;
   private appliedSinceSnapshot = 0;
   private snapshotRunning = false;
 
   private constructor(
-    private log: LogStore,
-    private readonly options: { dir: string; fsync: FsyncMode; logger: StoreLogger },
+    private readonly log: LogStore,
+    private readonly options: StoreOptions,
   ) {
     this.attach();
   }
 
   // Opens the log, rebuilds the state from the snapshot and the entries after it.
-  static async open(options: { dir: string; fsync: FsyncMode; logger: StoreLogger }): Promise<Store> {
+  static async open(options: StoreOptions): Promise<Store> {
     const store = new Store(await LogStore.open(options), options);
     store.rebuildFromLog();
     return store;
@@ -42,6 +56,11 @@ export class Store {
 
   get appliedLsn(): number {
     return this.state.appliedLsn;
+  }
+
+  // Entries up to this LSN live only in the snapshot, no longer in the log.
+  get snapshotLsn(): number {
+    return this.log.snapshotLsnNow;
   }
 
   get recovery() {
@@ -78,9 +97,17 @@ export class Store {
     this.appliedListeners.push(listener);
   }
 
-  // A filtered copy learns that nothing it wants lies between its last entry and `lsn`.
-  advanceTo(lsn: number): void {
-    if (this.unapplied.length > 0 || lsn <= this.state.appliedLsn) return;
+  // Called when the state stops following the log (see `inconsistency`).
+  onInconsistent(listener: (error: Error) => void): void {
+    this.inconsistentListeners.push(listener);
+  }
+
+  // A filtered copy learns that nothing it wants lies between its last entry and `lsn` (whose
+  // entry has epoch `epoch`). Log and state move together, so the applied LSN never runs ahead of
+  // the log: a later entry at or below `lsn` is refused as old, never applied out of order.
+  advanceTo(lsn: number, epoch: number): void {
+    if (this.unapplied.length > 0 || this.inconsistency || lsn <= this.state.appliedLsn) return;
+    this.log.skipTo(lsn, epoch);
     this.state.advanceTo(lsn);
     this.notifyApplied();
   }
@@ -89,19 +116,26 @@ export class Store {
   async resetToSnapshot(snapshot: SnapshotData): Promise<void> {
     await this.log.resetToSnapshot(snapshot);
     this.unapplied = [];
+    this.inconsistency = null;
     this.state.load(snapshot.lsn, snapshot.items);
     this.appliedSinceSnapshot = 0;
     this.notifyApplied();
   }
 
-  // Rollback: cuts every entry after `lsn` and rebuilds the state from disk. Returns what was cut.
+  // What truncateAfter(lsn) would cut, read from disk; throws when lsn is below the snapshot.
+  readAfter(lsn: number): Promise<LogEntry[]> {
+    return this.log.readAfter(lsn);
+  }
+
+  // Rollback: cuts every entry after `lsn` and rebuilds the state from the snapshot and the
+  // entries that remain, in one step with no wait between the cut and the new state (a request
+  // never sees the cut log beside the old state). Returns what was cut.
   async truncateAfter(lsn: number): Promise<LogEntry[]> {
-    const removed = await this.log.truncateAfter(lsn);
-    await this.log.close();
-    this.log = await LogStore.open(this.options);
-    this.attach();
+    const { removed, snapshot, entries } = await this.log.truncateAfterWithBase(lsn);
     this.unapplied = [];
-    this.rebuildFromLog();
+    this.inconsistency = null;
+    this.state.load(snapshot?.lsn ?? 0, snapshot?.items ?? []);
+    for (const entry of entries) this.state.apply(entry);
     return removed;
   }
 
@@ -126,16 +160,24 @@ export class Store {
   }
 
   private applyDurable(durableLsn: number): void {
+    if (this.inconsistency) return;
     let count = 0;
-    while (count < this.unapplied.length && (this.unapplied[count] as LogEntry).lsn <= durableLsn) {
-      this.state.apply(this.unapplied[count] as LogEntry);
-      count++;
+    try {
+      while (count < this.unapplied.length && (this.unapplied[count] as LogEntry).lsn <= durableLsn) {
+        this.state.apply(this.unapplied[count] as LogEntry);
+        count++;
+      }
+    } catch (error) {
+      this.inconsistency = error instanceof Error ? error : new Error(String(error));
+      this.options.logger.error({ err: this.inconsistency, appliedLsn: this.state.appliedLsn, lastLsn: this.log.lastLsn }, 'the state no longer follows the log');
+      for (const listener of this.inconsistentListeners) listener(this.inconsistency);
+      return;
     }
     if (count === 0) return;
     this.unapplied = this.unapplied.slice(count);
     this.appliedSinceSnapshot += count;
     this.notifyApplied();
-    if (this.appliedSinceSnapshot >= limits.snapshotEveryEntries) void this.compact();
+    if (this.appliedSinceSnapshot >= this.options.snapshotEveryEntries) void this.compact();
   }
 
   private notifyApplied(): void {
