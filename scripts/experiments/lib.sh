@@ -10,6 +10,9 @@
 #   NODE_CMD     how to kill, stop and start a service: the command gets `<action> <id>`. By
 #                default `docker compose` when the compose project runs, else `npm run node --`.
 #   REQUEST_TIMEOUT_S  the bound of every request (default 5 s).
+#   STEP=1       pause before each step until Enter (at human speed, to watch the dashboard).
+#   EXPERIMENTS_OUT    where runs keep their output (default .experiments/ in the repository):
+#                each run writes <time>-<name>/output.txt and its work files there, and says where.
 #   NO_COLOR     plain output.
 # Needs bash (3.2 is enough: macOS), curl, and node for reading JSON fields: the host's node if
 # there is one, else the one in the control container (docker compose exec).
@@ -21,6 +24,21 @@ set -euo pipefail
 
 EXPERIMENTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$EXPERIMENTS_DIR/../.." && pwd)
+
+# Every run keeps what it printed and what it measured: the script runs again under tee, with its
+# output in RUN_DIR/output.txt (the inner run knows it by MIRRORLAB_RUN_DIR).
+if [ -z "${MIRRORLAB_RUN_DIR:-}" ]; then
+  RUN_DIR="${EXPERIMENTS_OUT:-$REPO_ROOT/.experiments}/$(date +%Y%m%d-%H%M%S)-$(basename "$0" .sh)"
+  mkdir -p "$RUN_DIR"
+  printf 'output kept in %s\n' "$RUN_DIR"
+  if [ -n "${MIRRORLAB_COLOR:-}" ] || { [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; }; then export MIRRORLAB_COLOR=1; fi
+  set +e
+  MIRRORLAB_RUN_DIR=$RUN_DIR bash "$0" "$@" 2>&1 | tee "$RUN_DIR/output.txt"
+  exit_status=${PIPESTATUS[0]}
+  printf 'output kept in %s\n' "$RUN_DIR"
+  exit "$exit_status"
+fi
+RUN_DIR=$MIRRORLAB_RUN_DIR
 
 CONTROL=${CONTROL:-http://127.0.0.1:7000}
 PRIMARY=${PRIMARY:-http://127.0.0.1:7001}
@@ -34,12 +52,12 @@ REQUEST_TIMEOUT_S=${REQUEST_TIMEOUT_S:-5}
 # shellcheck disable=SC2034
 RUN_ID=$(date +%H%M%S)-$$
 
-WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mirrorlab-experiment.XXXXXX")
+WORK_DIR=$RUN_DIR
 
 # ---------------------------------------------------------------------------------------------
 # Output
 
-if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+if [ -n "${MIRRORLAB_COLOR:-}" ] || { [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; }; then
   C_BOLD=$'\033[1m' C_DIM=$'\033[2m' C_GREEN=$'\033[32m' C_RED=$'\033[31m' C_CYAN=$'\033[36m' C_YELLOW=$'\033[33m' C_OFF=$'\033[0m'
 else
   C_BOLD='' C_DIM='' C_GREEN='' C_RED='' C_CYAN='' C_YELLOW='' C_OFF=''
@@ -57,6 +75,11 @@ title() {
 
 step() {
   STEP_NUMBER=$((STEP_NUMBER + 1))
+  if [ "${STEP:-}" = 1 ]; then
+    printf '\n%s(next: %d. %s — press Enter)%s' "$C_DIM" "$STEP_NUMBER" "$1" "$C_OFF"
+    # From the terminal even though stdout goes through tee; without one (CI), do not wait.
+    read -r _ </dev/tty 2>/dev/null || true
+  fi
   printf '\n%s%d. %s%s\n' "$C_CYAN$C_BOLD" "$STEP_NUMBER" "$1" "$C_OFF"
 }
 
@@ -93,7 +116,6 @@ run_cleanups() {
     # In a subshell: a cleanup that fails (and exits) must not keep the others from running.
     (eval "${CLEANUPS[$i]}") || printf '   (cleanup "%s" failed)\n' "${CLEANUPS[$i]}" >&2
   done
-  rm -rf "$WORK_DIR"
 }
 on_script_exit() {
   local exit_status=$?
