@@ -166,5 +166,6 @@ function writeOutcomeText(w: WriteOp): string {
 }
 
 function readWhere(r: ReadOp): string {
-  return `${r.servedBy ?? r.node} (${r.role}${r.lsn !== null ? `, entry LSN ${r.lsn}` : ''}${r.appliedLsn !== null ? `, applied LSN ${r.appliedLsn}` : ''})`;
+  const lsns = [r.lsn !== null ? `entry LSN ${r.lsn}` : null, r.appliedLsn !== null ? `applied LSN ${r.appliedLsn}` : null].filter(Boolean);
+  return `${r.servedBy ?? r.node} as ${r.role}${lsns.length > 0 ? ` (${lsns.join(', ')})` : ''}`;
 }

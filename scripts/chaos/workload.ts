@@ -29,6 +29,10 @@ export const workloadLimits = {
   // This share of all operations work on the register keys, half writes, half primary reads.
   registerShare: 0.25,
   registerSlots: 4,
+  // Of the register reads, this share go to any data node instead of the believed primary: a
+  // deposed primary that still serves reads is found only by a client that still talks to it, as a
+  // real client with a stale view would. The answer's role decides whether the read is checked.
+  registerReadAnyNodeShare: 0.25,
   // Each register slot moves to a fresh key this often, so one key's history stays far below the
   // checker's per-key bound (a few hundred operations at most at the default concurrency).
   registerLifeMs: 5000,
@@ -123,8 +127,10 @@ export class Workload {
 
   private registerRead(c: number, rng: Prng): Promise<ReadOp> {
     const primary = this.ctx.view()?.primaryId;
-    const node = primary ?? rng.pick(this.ctx.cluster.nodeIds());
-    return this.readKey(c, this.registerKeyNow(rng), null, node, primary ? 'primary' : null);
+    const anyNode = !primary || rng.chance(workloadLimits.registerReadAnyNodeShare);
+    const node = anyNode ? rng.pick(this.ctx.cluster.nodeIds()) : primary;
+    // Read by the list route either way: only its answer names the role when the key is absent.
+    return this.readKey(c, this.registerKeyNow(rng), null, node, node === primary ? 'primary' : null, 'list');
   }
 
   // One write; `remember`: a later read may look its key up (unique keys only: a register key is
@@ -168,15 +174,15 @@ export class Workload {
   private read(c: number, rng: Prng): Promise<ReadOp> {
     const write = rng.chance(0.5) ? (this.recentAcks[this.recentAcks.length - 1] as WriteOp) : rng.pick(this.recentAcks);
     const { node, role } = this.readTarget(rng);
-    return this.readKey(c, write.key, write, node, role);
+    return this.readKey(c, write.key, write, node, role, role === 'primary' ? 'list' : 'get');
   }
 
-  // A read the client means for the primary goes by GET /kv?prefix=<key>&limit=1: its answer names
-  // the serving node's role even when the key is absent, which a 404 of GET /kv/:key does not, and an
-  // absent key on a primary is exactly the stale read that must be caught. Keys are fixed width, so
-  // the prefix matches that key alone. Replicas are read with GET /kv/:key, the everyday route.
-  private async readKey(c: number, key: string, write: WriteOp | null, node: string, targetRole: string | null): Promise<ReadOp> {
-    const via: ReadOp['via'] = targetRole === 'primary' ? 'list' : 'get';
+  // `via` list is GET /kv?prefix=<key>&limit=1: its answer names the serving node's role even when
+  // the key is absent, which a 404 of GET /kv/:key does not, and an absent key on a primary is
+  // exactly the stale read that must be caught; so every read that may land on a primary goes that
+  // way. Keys are fixed width, so the prefix matches that key alone. Reads meant for replicas use
+  // GET /kv/:key, the everyday route.
+  private async readKey(c: number, key: string, write: WriteOp | null, node: string, targetRole: string | null, via: ReadOp['via']): Promise<ReadOp> {
     const base = { type: 'read' as const, id: this.nextId++, client: c, key, writeId: write?.id ?? null, via, node, targetRole, startMs: this.ctx.clock.now() };
     const nodeUrl = this.ctx.cluster.url(node);
     const url = via === 'list' ? `${nodeUrl}/kv?prefix=${encodeURIComponent(key)}&limit=1` : `${nodeUrl}/kv/${key}`;

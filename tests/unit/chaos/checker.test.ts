@@ -196,7 +196,7 @@ describe('chaos checker', () => {
     expect(result.pass).toBe(false);
     const text = renderReport(result, { seed: 1, durationS: 5, nemesis: [], concurrency: 2, runDir: '/tmp/run', stepsPlanned: 0, stepsRun: 0 });
     expect(text).toContain(`NOT linearizable ${key} (4 operations)`);
-    expect(text).toContain(`[0.040 s .. 0.045 s] read  #${stale.id} client 1 on primary (primary`);
+    expect(text).toContain(`[0.040 s .. 0.045 s] read  #${stale.id} client 1 on primary as primary (applied LSN 10) saw {"v":"a"}`);
     expect(text).toContain(`[0.020 s .. 0.030 s] write #${b.id} client 0 {"v":"b"} ack=all acknowledged`);
   });
 
