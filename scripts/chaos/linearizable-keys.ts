@@ -154,7 +154,9 @@ const at = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 
 function explainOp(r: RegisterOp, op: Op): ExplainedOp {
   const endMs = r.returnMs === Infinity ? null : r.returnMs;
-  const span = `[${at(r.callMs)} .. ${endMs === null ? 'no definite answer' : at(endMs)}]`;
+  // An indeterminate write may take effect after its (error) answer too: its span has no end.
+  const open = op.type === 'write' && op.status !== null ? `open: answered at ${at(op.endMs)} without effect known` : 'open: no answer';
+  const span = `[${at(r.callMs)} .. ${endMs === null ? open : at(endMs)}]`;
   const text = op.type === 'write' ? `${span} write #${op.id} client ${op.client} ${r.value} ack=${op.ack} ${writeOutcomeText(op)}` : `${span} read  #${op.id} client ${op.client} on ${readWhere(op)} saw ${r.value ?? 'absent'}`;
   return { id: op.id, kind: r.kind, client: op.client, startMs: r.callMs, endMs, text };
 }

@@ -91,7 +91,7 @@ function renderLinearizability(lin: LinearizabilitySummary): string {
     `${lin.keysSkippedLocal} keys with ack=local writes left out; ${lin.steps} search steps in ${lin.tookMs} ms`;
   const unknown = lin.unknown.slice(0, VIOLATIONS_LISTED_MAX).map((u) => `  unknown ${u.key} (${u.operations} operations): ${u.reason}`);
   const violations = lin.notLinearizable.slice(0, VIOLATIONS_LISTED_MAX).map((v) => {
-    if (v.explanation.length === 0) return `  NOT linearizable ${v.key} (${v.operations} operations; not explained, see report.json for the first ones)`;
+    if (v.explanation.length === 0) return `  NOT linearizable ${v.key} (${v.operations} operations; only the first keys are explained, the rest is in history.jsonl)`;
     const what = v.minimal ? 'no order of these operations explains what the reads saw, and without any one of them one would' : 'no order of these operations explains what the reads saw (the search for a smaller set ran out of time)';
     return `  NOT linearizable ${v.key} (${v.operations} operations); ${what}:\n${v.explanation.map((op) => `    ${op.text}`).join('\n')}`;
   });

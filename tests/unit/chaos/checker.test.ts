@@ -225,6 +225,24 @@ describe('chaos checker', () => {
     }
   });
 
+  it('explains a primary read of an unconfirmed write that the failover then discarded', () => {
+    // As seed 31337 found: the isolated old primary served LSN 141, which its mirror never confirmed;
+    // the mirror, promoted, served the older value.
+    const key = registerKey(2, 0);
+    const old = registerWrite(key, 'a', 1242, 1327, 'sync');
+    const unconfirmed = { ...registerWrite(key, 'b', 2303, 5319, 'sync'), ...writeOutcome({ status: 503, headers: {}, body: { error: 'mirror_unavailable', message: 'm', definite: false, lsn: 141 } }, null) };
+    const dirty = registerRead(key, 'b', 3417, 3418);
+    const after = { ...registerRead(key, 'a', 3892, 3898), servedBy: 'mirror', node: 'mirror' };
+    const result = checkHistory(input([old, unconfirmed, dirty, after], new Map()));
+    const texts = result.linearizability.notLinearizable[0]?.explanation.map((op) => op.text);
+    expect(texts).toEqual([
+      expect.stringContaining(`write #${old.id}`),
+      `[2.303 s .. open: answered at 5.319 s without effect known] write #${unconfirmed.id} client 0 {"v":"b"} ack=sync indeterminate (mirror_unavailable, definite:false) on primary LSN 141`,
+      expect.stringContaining(`read  #${dirty.id} client 1 on primary as primary`),
+      expect.stringContaining(`read  #${after.id} client 1 on mirror as primary`),
+    ]);
+  });
+
   it('fails the verdict when a key could not be searched within its bounds', () => {
     const key = registerKey(0, 1);
     const ops = [registerWrite(key, 'a', 0, 10, 'sync'), registerRead(key, 'a', 20, 25), registerRead(key, 'a', 30, 35)];
