@@ -4,14 +4,18 @@
 //
 // Per ack level: acknowledged writes, lost (acknowledged, absent at the end), recovered
 // (indeterminate, present), phantoms (failed definitely, yet present: the API's "definite" lied),
-// stale reads (a read that missed a write acknowledged before the read began). Across levels: one
-// writer per epoch, no (epoch, LSN) acknowledged twice, nothing present that nobody wrote, the copies
-// converged with equal digests, every failover with its time from the fault to the first
-// acknowledged write on the new primary.
+// stale reads (a read that missed a write acknowledged before the read began; one served by a primary
+// fails the run, SPEC §3). Across levels: one writer per epoch, no (epoch, LSN) acknowledged twice,
+// nothing present that nobody wrote, the copies converged with equal digests, every failover with its
+// time from the fault to the first acknowledged write on the new primary, and a linearizability search
+// of every key's primary reads and ack=sync/ack=all writes (linearizable-keys.ts).
 //
-// Keys are unique per write (the set workload of Jepsen), so "present at the end" is exact.
+// The unique keys (`w/`, the set workload of Jepsen) make "present at the end" exact; the register
+// keys (`r/`, overwritten by every client) serve the linearizability search and the per-epoch checks
+// only, since "lost" means nothing for a key that a later write overwrites.
 
 import { ACK_LEVELS, type AckName, KEY_PREFIX, type Op, type ReadOp, type WriteOp } from './history.ts';
+import { checkLinearizability, linearizabilityDefaults, type LinearizabilityOptions, type LinearizabilitySummary } from './linearizable-keys.ts';
 
 export interface FinalItem {
   value: unknown;
@@ -82,6 +86,8 @@ export interface CheckInput {
   failovers: readonly FailoverSighting[];
   rolledBack: readonly RolledBackEntry[];
   unexpectedExits: readonly ProcessExit[];
+  // The linearizability search's bounds (linearizabilityDefaults when absent).
+  linearizability?: LinearizabilityOptions;
 }
 
 export interface AckRow {
@@ -148,8 +154,11 @@ export interface StaleRead {
   key: string;
   ack: AckName;
   node: string;
+  // The role the answer named (null: a 404 of GET /kv/:key names none), and the one the client believed.
   role: string | null;
+  targetRole: string | null;
   startMs: number;
+  endMs: number;
   writeLsn: number | null;
   appliedLsn: number | null;
   stalenessLsns: number | null;
@@ -164,14 +173,20 @@ export interface CheckResult {
   corrupted: string[];
   corruptedReads: string[];
   staleReads: StaleRead[];
+  // Stale reads by the role that served them; a role the answer did not name is the believed one
+  // with a question mark ("replica?").
   staleByRole: Record<string, number>;
+  // Stale reads whose answer named the primary role: each one breaks SPEC §3.
+  staleOnPrimary: StaleRead[];
+  linearizability: LinearizabilitySummary;
   epochs: EpochWriters[];
   twoWriterEpochs: EpochWriters[];
   duplicateLsns: Array<{ epoch: number; lsn: number; keys: string[] }>;
   lateAcks: WriteOp[];
   failovers: FailoverRow[];
   longestGapWithoutAckMs: number;
-  totals: { writes: number; reads: number; readsOk: number };
+  // Unique-key (`w/`) operations, and register-key (`r/`) operations apart.
+  totals: { writes: number; reads: number; readsOk: number; readsOnPrimary: number; registerWrites: number; registerReads: number; registerReadsOnPrimary: number };
   checks: Check[];
   pass: boolean;
 }
@@ -179,25 +194,37 @@ export interface CheckResult {
 export function checkHistory(input: CheckInput): CheckResult {
   const writes = input.ops.filter((op): op is WriteOp => op.type === 'write');
   const reads = input.ops.filter((op): op is ReadOp => op.type === 'read');
-  const writesById = new Map(writes.map((w) => [w.id, w]));
+  const unique = (op: Op) => op.key.startsWith(KEY_PREFIX);
+  const setWrites = writes.filter(unique);
+  const setReads = reads.filter(unique);
+  const onPrimary = (r: ReadOp) => r.result === 'ok' && r.role === 'primary';
+  const writesById = new Map(setWrites.map((w) => [w.id, w]));
   const rows = Object.fromEntries(ACK_LEVELS.map((ack) => [ack, emptyRow(ack)])) as Record<AckName, AckRow>;
-  const outcome = judgeWrites(writes, input.final, rows, input.rolledBack);
-  const reading = judgeReads(reads, writesById, input.final, rows);
+  const outcome = judgeWrites(setWrites, input.final, rows, input.rolledBack);
+  const reading = judgeReads(setReads, writesById, input.final, rows);
   const epochs = epochWriters(writes);
-  const duplicateLsns = duplicates(writes);
-  const failovers = failoverRows(input.failovers, input.nemesis, writes);
   const result: Omit<CheckResult, 'checks' | 'pass'> = {
     rows,
     ...outcome,
-    unexpected: unexpectedKeys(writes, input.final),
+    unexpected: unexpectedKeys(setWrites, input.final),
     ...reading,
+    staleOnPrimary: reading.staleReads.filter((s) => s.role === 'primary'),
+    linearizability: checkLinearizability(input.ops, input.linearizability ?? linearizabilityDefaults),
     epochs,
     twoWriterEpochs: epochs.filter((e) => e.nodes.length > 1),
-    duplicateLsns,
+    duplicateLsns: duplicates(writes),
     lateAcks: lateAcks(writes, epochs),
-    failovers,
+    failovers: failoverRows(input.failovers, input.nemesis, writes),
     longestGapWithoutAckMs: longestGap(writes),
-    totals: { writes: writes.length, reads: reads.length, readsOk: reads.filter((r) => r.result === 'ok').length },
+    totals: {
+      writes: setWrites.length,
+      reads: setReads.length,
+      readsOk: setReads.filter((r) => r.result === 'ok').length,
+      readsOnPrimary: setReads.filter(onPrimary).length,
+      registerWrites: writes.length - setWrites.length,
+      registerReads: reads.length - setReads.length,
+      registerReadsOnPrimary: reads.filter((r) => !unique(r) && onPrimary(r)).length,
+    },
   };
   const checks = verdictChecks(result, input);
   return { ...result, checks, pass: checks.every((c) => c.ok || c.severity === 'info') };
@@ -261,7 +288,7 @@ function judgeReads(reads: readonly ReadOp[], writesById: ReadonlyMap<number, Wr
   const staleByRole: Record<string, number> = {};
   const corruptedReads: string[] = [];
   for (const r of reads) {
-    const w = writesById.get(r.writeId);
+    const w = r.writeId === null ? undefined : writesById.get(r.writeId);
     if (!w || r.result !== 'ok') continue;
     const presentAtEnd = final ? final.has(w.key) : true;
     if (r.found) {
@@ -272,8 +299,8 @@ function judgeReads(reads: readonly ReadOp[], writesById: ReadonlyMap<number, Wr
     if (w.result !== 'ok' || w.endMs >= r.startMs || !presentAtEnd) continue;
     const applied = r.probedAppliedLsn ?? r.appliedLsn;
     const stalenessLsns = w.lsn !== null && applied !== null ? Math.max(0, w.lsn - applied) : null;
-    staleReads.push({ key: r.key, ack: w.ack, node: r.servedBy ?? r.node, role: r.role, startMs: r.startMs, writeLsn: w.lsn, appliedLsn: applied, stalenessLsns });
-    const role = r.role ?? 'unknown';
+    staleReads.push({ key: r.key, ack: w.ack, node: r.servedBy ?? r.node, role: r.role, targetRole: r.targetRole, startMs: r.startMs, endMs: r.endMs, writeLsn: w.lsn, appliedLsn: applied, stalenessLsns });
+    const role = r.role ?? `${r.targetRole ?? 'unknown'}?`;
     staleByRole[role] = (staleByRole[role] ?? 0) + 1;
   }
   for (const ack of ACK_LEVELS) {
@@ -365,6 +392,7 @@ function verdictChecks(r: Omit<CheckResult, 'checks' | 'pass'>, input: CheckInpu
   const c = input.convergence;
   const finalRead = input.final !== null;
   const corrupted = [...r.corrupted, ...r.corruptedReads];
+  const lin = r.linearizability;
   return [
     { name: 'the final state was read from the final primary', ok: finalRead, severity: 'fail', detail: finalRead ? `${input.final?.size ?? 0} keys` : 'could not read it: losses cannot be judged' },
     { name: 'no acknowledged ack=sync write lost', ok: sync.lost === 0, severity: 'fail', detail: `${sync.ok} acknowledged; lost ${sync.lost - sync.lostDegraded} acknowledged by the mirror, ${sync.lostDegraded} acknowledged degraded (of ${sync.okDegraded})` },
@@ -378,8 +406,24 @@ function verdictChecks(r: Omit<CheckResult, 'checks' | 'pass'>, input: CheckInpu
     { name: 'no process exited without a fault', ok: input.unexpectedExits.length === 0, severity: 'fail', detail: input.unexpectedExits.length === 0 ? 'none' : input.unexpectedExits.map((e) => `${e.id} at ${(e.atMs / 1000).toFixed(1)} s: ${e.description}`).join('; ') },
     { name: 'ack=local losses (asynchronous by design: reported, not a failure)', ok: local.lost === 0, severity: 'info', detail: `${local.lost} of ${local.ok} acknowledged ack=local writes lost` },
     { name: 'writes acknowledged at an old epoch after a newer epoch acknowledged', ok: r.lateAcks.length === 0, severity: 'info', detail: `${r.lateAcks.length}` },
-    { name: 'stale reads (a read missed a write acknowledged before it began)', ok: r.staleReads.length === 0, severity: 'info', detail: `${r.staleReads.length}${Object.keys(r.staleByRole).length > 0 ? ` (${Object.entries(r.staleByRole).map(([role, n]) => `${n} served by a ${role}`).join(', ')})` : ''}` },
+    { name: 'no stale read served by a primary', ok: r.staleOnPrimary.length === 0, severity: 'fail', detail: staleOnPrimaryText(r.staleOnPrimary, r.totals.readsOnPrimary) },
+    { name: 'primary reads and ack=sync/ack=all writes are linearizable per key', ok: lin.notLinearizable.length === 0 && lin.unknown.length === 0, severity: 'fail', detail: linearizabilityText(lin) },
+    { name: 'stale reads not served by a primary (allowed: a replica may lag; read-your-writes is minLsn)', ok: r.staleReads.length === r.staleOnPrimary.length, severity: 'info', detail: `${r.staleReads.length - r.staleOnPrimary.length}${Object.keys(r.staleByRole).length > 0 ? ` (${Object.entries(r.staleByRole).filter(([role]) => role !== 'primary').map(([role, n]) => `${n} served by a ${role}`).join(', ')})` : ''}` },
   ];
+}
+
+function staleOnPrimaryText(stale: readonly StaleRead[], readsOnPrimary: number): string {
+  if (stale.length === 0) return `none of ${readsOnPrimary} reads of unique keys answered by a primary`;
+  const shown = stale.slice(0, 3).map((s) => `${s.key} on ${s.node} at ${(s.startMs / 1000).toFixed(3)} s (write LSN ${s.writeLsn}, node applied ${s.appliedLsn})`);
+  return `${stale.length} of ${readsOnPrimary}: ${shown.join('; ')}${stale.length > 3 ? '; …' : ''}`;
+}
+
+// "unknown" is spelled out: a key the search could not finish is not a pass.
+function linearizabilityText(lin: LinearizabilitySummary): string {
+  const head = `${lin.keysChecked} keys checked (${lin.primaryReads} primary reads, ${lin.writes} writes): ${lin.linearizable} linearizable, ${lin.notLinearizable.length} NOT linearizable, ${lin.unknown.length} unknown (budget exceeded: not a pass)`;
+  const bad = lin.notLinearizable.slice(0, 3).map((v) => v.key);
+  const unknown = lin.unknown.slice(0, 3).map((u) => `${u.key}: ${u.reason}`);
+  return [head, ...(bad.length > 0 ? [`not linearizable: ${bad.join(', ')}`] : []), ...(unknown.length > 0 ? [`unknown: ${unknown.join('; ')}`] : []), `${lin.keysSkippedLocal} keys with ack=local writes left out`].join('; ');
 }
 
 function convergenceText(c: Convergence): string {

@@ -29,6 +29,9 @@ export const USAGE = `usage: npm run chaos -- [--duration <s>] [--seed <n>] [--n
   --concurrency <n>  concurrent clients (default ${DEFAULTS.concurrency}; ${optionBounds.concurrency[0]}-${optionBounds.concurrency[1]})
   --settle <s>       at most this long to heal, converge and read the final state (default ${DEFAULTS.settleS})
   --out <dir>        the run's directory (default .chaos/<timestamp>/)
+verdict: fails on an acknowledged ack=sync/ack=all write lost, two writers in an epoch, a definite failure
+  that took effect, a stale read served by a primary, a key whose primary reads are not linearizable or
+  could not be checked within the bounds, copies that did not converge (README "Chaos" tells how to read it)
 exit status: 0 the guarantees held, 1 a guarantee was broken, 2 a bad command line, 3 the run itself broke`;
 
 export type ParsedArgs = { ok: true; options: ChaosOptions } | { ok: false; problem: string | null };

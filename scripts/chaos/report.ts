@@ -1,9 +1,11 @@
 // The verdict a person reads at the end of `npm run chaos`: the per-ack-level table, the lost writes
-// with what the nodes' rollback files say about them, every failover with its times, and the checks
-// with PASS / FAIL. Pure text from the checker's result.
+// with what the nodes' rollback files say about them, every failover with its times, the
+// linearizability search with the operations behind each violation, and the checks with PASS / FAIL.
+// Pure text from the checker's result.
 
 import type { CheckResult, FailoverRow, LostWrite } from './checker.ts';
 import { ACK_LEVELS } from './history.ts';
+import type { LinearizabilitySummary } from './linearizable-keys.ts';
 
 export interface ReportMeta {
   seed: number;
@@ -24,11 +26,13 @@ export function renderReport(result: CheckResult, meta: ReportMeta): string {
     '',
     renderAckTable(result),
     '',
-    `reads: ${result.totals.readsOk} answered of ${result.totals.reads}; stale reads by role served: ${formatRoles(result.staleByRole)}`,
+    `reads of unique keys: ${result.totals.readsOk} answered of ${result.totals.reads}, ${result.totals.readsOnPrimary} by a primary; stale reads by role served: ${formatRoles(result.staleByRole)}${Object.keys(result.staleByRole).some((role) => role.endsWith('?')) ? ' (role?: the answer named no role, the client believed it)' : ''}`,
+    `register keys: ${result.totals.registerWrites} writes, ${result.totals.registerReads} reads, ${result.totals.registerReadsOnPrimary} answered by a primary`,
     `longest stretch without an acknowledged write: ${(result.longestGapWithoutAckMs / 1000).toFixed(1)} s`,
     '',
     renderFailovers(result.failovers),
     renderLost(result.lost),
+    renderLinearizability(result.linearizability),
     renderChecks(result),
     '',
     `files: ${meta.runDir} (history.jsonl, nemesis.jsonl, schedule.json, events.jsonl, report.json, logs/<id>.log, data/<id>/rollback/)`,
@@ -76,6 +80,23 @@ function renderLost(lost: readonly LostWrite[]): string {
   });
   const more = lost.length > LOST_LISTED_MAX ? `\n  … ${lost.length - LOST_LISTED_MAX} more in report.json` : '';
   return `lost writes (${lost.length}):\n${lines.join('\n')}${more}\n`;
+}
+
+// Violations listed at most (all of them are in report.json).
+const VIOLATIONS_LISTED_MAX = 5;
+
+function renderLinearizability(lin: LinearizabilitySummary): string {
+  const head = `linearizability (per key, primary reads and ack=sync/ack=all writes; Wing-Gong search with memoization):\n` +
+    `  ${lin.keysChecked} keys checked: ${lin.linearizable} linearizable, ${lin.notLinearizable.length} NOT linearizable, ${lin.unknown.length} unknown (budget exceeded: not a pass); ` +
+    `${lin.keysSkippedLocal} keys with ack=local writes left out; ${lin.steps} search steps in ${lin.tookMs} ms`;
+  const unknown = lin.unknown.slice(0, VIOLATIONS_LISTED_MAX).map((u) => `  unknown ${u.key} (${u.operations} operations): ${u.reason}`);
+  const violations = lin.notLinearizable.slice(0, VIOLATIONS_LISTED_MAX).map((v) => {
+    if (v.explanation.length === 0) return `  NOT linearizable ${v.key} (${v.operations} operations; only the first keys are explained, the rest is in history.jsonl)`;
+    const what = v.minimal ? 'no order of these operations explains what the reads saw, and without any one of them one would' : 'no order of these operations explains what the reads saw (the search for a smaller set ran out of time)';
+    return `  NOT linearizable ${v.key} (${v.operations} operations); ${what}:\n${v.explanation.map((op) => `    ${op.text}`).join('\n')}`;
+  });
+  const more = lin.notLinearizable.length > VIOLATIONS_LISTED_MAX ? [`  … ${lin.notLinearizable.length - VIOLATIONS_LISTED_MAX} more in report.json`] : [];
+  return `${[head, ...unknown, ...violations, ...more].join('\n')}\n`;
 }
 
 function renderChecks(result: CheckResult): string {

@@ -1,11 +1,14 @@
 // The chaos clients: concurrent loops that write unique keys under every ack level (local, sync,
 // all, in turn) to a random data node — following one 307 to the primary — and read keys whose
-// writes were acknowledged from replicas and the primary. Every operation lands in the history with
-// its start, end, node and result (ok / fail / info). Loops are bounded by a deadline and by a count.
+// writes were acknowledged from replicas and the primary. A share of every client's operations goes
+// to a few register keys instead: overwritten by every client (ack=sync and ack=all) and read on the
+// primary, so the checker's linearizability search has concurrent writes and reads to judge. Every
+// operation lands in the history with its start, end, node and result (ok / fail / info). Loops are
+// bounded by a deadline and by a count.
 
 import type { ChaosCluster } from './cluster.ts';
 import type { RunClock } from './clock.ts';
-import { ACK_LEVELS, classifyRequestError, classifyWriteAnswer, type Op, type ReadOp, type WriteOp, writeKey } from './history.ts';
+import { ACK_LEVELS, classifyRequestError, type Op, type ReadOp, readOutcome, registerKey, type WriteOp, writeKey, writeOutcome } from './history.ts';
 import { type Answer, type Http, sleep } from './http.ts';
 import type { JsonLines } from './json-lines.ts';
 import type { WitnessView } from './observer.ts';
@@ -18,12 +21,31 @@ export const workloadLimits = {
   // goes to the faults rather than to a flood.
   thinkMs: 10,
   failureBackoffMs: 100,
+  // Of the operations on unique keys, this share are reads (once some write was acknowledged).
   readShare: 0.3,
+  // Of those reads, this share go to the node the client believes is the primary: only they enter
+  // the linearizability check, so they must be common; the rest go to replicas (staleness report).
+  primaryReadShare: 0.5,
+  // This share of all operations work on the register keys, half writes, half primary reads.
+  registerShare: 0.25,
+  registerSlots: 4,
+  // Of the register reads, this share go to any data node instead of the believed primary: a
+  // deposed primary that still serves reads is found only by a client that still talks to it, as a
+  // real client with a stale view would. The answer's role decides whether the read is checked.
+  registerReadAnyNodeShare: 0.25,
+  // Each register slot moves to a fresh key this often, so one key's history stays far below the
+  // checker's per-key bound (a few hundred operations at most at the default concurrency).
+  registerLifeMs: 5000,
   // Acknowledged writes a reader chooses from.
   recentAcksMax: 256,
   // Operations kept in memory for the checker, all clients together.
   opsMax: 3_000_000,
 } as const;
+
+// Register writes use only the ack levels whose acknowledged writes must survive any single fault:
+// an acknowledged ack=local write may be lost at a failover by design (SPEC §6.6), which a
+// linearizability check would rightly call a violation.
+const REGISTER_ACKS = ['sync', 'all'] as const;
 
 export interface WorkloadContext {
   cluster: ChaosCluster;
@@ -55,21 +77,27 @@ export class Workload {
 
   // One write outside the client loops (the liveness probe at the end), recorded like the others.
   async probeWrite(seq: number, node: string): Promise<WriteOp> {
-    return this.write(-1, 'final', seq, 'sync', node);
+    return this.write(-1, writeKey('final', seq), { c: 'final', n: seq, ack: 'sync' }, 'sync', node, false);
   }
 
   private async client(c: number, deadlineMs: number): Promise<void> {
     const rng = createPrng(deriveSeed(this.ctx.seed, `client-${c}`));
     let seq = 0;
+    let registerSeq = 0;
     while (!this.stopping && this.ctx.clock.now() < deadlineMs && this.ops.length < workloadLimits.opsMax) {
-      if (this.recentAcks.length > 0 && rng.chance(workloadLimits.readShare)) await this.read(c, rng);
+      let ok = true;
+      if (rng.chance(workloadLimits.registerShare)) {
+        if (rng.chance(0.5)) await this.registerRead(c, rng);
+        else ok = (await this.registerWrite(c, registerSeq++, rng)).result === 'ok';
+      } else if (this.recentAcks.length > 0 && rng.chance(workloadLimits.readShare)) await this.read(c, rng);
       else {
         const ack = ACK_LEVELS[(seq + c) % ACK_LEVELS.length] as WriteOp['ack'];
-        const op = await this.write(c, String(c), seq, ack, this.writeTarget(rng));
+        const label = String(c);
+        ok = (await this.write(c, writeKey(label, seq), { c: label, n: seq, ack }, ack, this.writeTarget(rng), true)).result === 'ok';
         seq++;
-        // A refused or failed write is retried later, not in a tight loop against a dead node.
-        if (op.result !== 'ok') await sleep(workloadLimits.failureBackoffMs);
       }
+      // A refused or failed write is retried later, not in a tight loop against a dead node.
+      if (!ok) await sleep(workloadLimits.failureBackoffMs);
       await sleep(workloadLimits.thinkMs);
     }
   }
@@ -86,9 +114,28 @@ export class Workload {
     return op;
   }
 
-  private async write(c: number, clientLabel: string, seq: number, ack: WriteOp['ack'], node: string): Promise<WriteOp> {
-    const key = writeKey(clientLabel, seq);
-    const value = { c: clientLabel, n: seq, ack };
+  // The register key a slot holds now: every client agrees on it by the run's clock.
+  private registerKeyNow(rng: Prng): string {
+    return registerKey(rng.int(0, workloadLimits.registerSlots - 1), Math.floor(this.ctx.clock.now() / workloadLimits.registerLifeMs));
+  }
+
+  private registerWrite(c: number, n: number, rng: Prng): Promise<WriteOp> {
+    const ack = REGISTER_ACKS[n % REGISTER_ACKS.length] as WriteOp['ack'];
+    // The value is unique per key (client and its own count), so a read names the write it saw.
+    return this.write(c, this.registerKeyNow(rng), { c: String(c), n, ack }, ack, this.writeTarget(rng), false);
+  }
+
+  private registerRead(c: number, rng: Prng): Promise<ReadOp> {
+    const primary = this.ctx.view()?.primaryId;
+    const anyNode = !primary || rng.chance(workloadLimits.registerReadAnyNodeShare);
+    const node = anyNode ? rng.pick(this.ctx.cluster.nodeIds()) : primary;
+    // Read by the list route either way: only its answer names the role when the key is absent.
+    return this.readKey(c, this.registerKeyNow(rng), null, node, node === primary ? 'primary' : null, 'list');
+  }
+
+  // One write; `remember`: a later read may look its key up (unique keys only: a register key is
+  // overwritten, so "the value of this write" is not what a later read must see).
+  private async write(c: number, key: string, value: unknown, ack: WriteOp['ack'], node: string, remember: boolean): Promise<WriteOp> {
     const id = this.nextId++;
     const startMs = this.ctx.clock.now();
     const base = { type: 'write' as const, id, client: c, key, value, ack, node, startMs };
@@ -111,7 +158,7 @@ export class Workload {
     }
     const endMs = this.ctx.clock.now();
     const op = this.record({ ...base, servedBy, redirected, endMs, ...writeOutcome(answer, failure) });
-    if (op.result === 'ok') {
+    if (op.result === 'ok' && remember) {
       this.recentAcks.push(op);
       if (this.recentAcks.length > workloadLimits.recentAcksMax) this.recentAcks.shift();
     }
@@ -123,22 +170,31 @@ export class Workload {
   }
 
   // Reads a key whose write was acknowledged: the newest one half the time (the most likely to be
-  // missing on a lagging replica), else any recent one; from a replica mostly, else the primary.
-  private async read(c: number, rng: Prng): Promise<ReadOp> {
+  // missing on a lagging replica), else any recent one; from the primary or a replica.
+  private read(c: number, rng: Prng): Promise<ReadOp> {
     const write = rng.chance(0.5) ? (this.recentAcks[this.recentAcks.length - 1] as WriteOp) : rng.pick(this.recentAcks);
     const { node, role } = this.readTarget(rng);
-    const id = this.nextId++;
-    const startMs = this.ctx.clock.now();
-    const base = { type: 'read' as const, id, client: c, key: write.key, writeId: write.id, node, startMs };
-    const url = `${this.ctx.cluster.url(node)}/kv/${write.key}`;
+    return this.readKey(c, write.key, write, node, role, role === 'primary' ? 'list' : 'get');
+  }
+
+  // `via` list is GET /kv?prefix=<key>&limit=1: its answer names the serving node's role even when
+  // the key is absent, which a 404 of GET /kv/:key does not, and an absent key on a primary is
+  // exactly the stale read that must be caught; so every read that may land on a primary goes that
+  // way. Keys are fixed width, so the prefix matches that key alone. Reads meant for replicas use
+  // GET /kv/:key, the everyday route.
+  private async readKey(c: number, key: string, write: WriteOp | null, node: string, targetRole: string | null, via: ReadOp['via']): Promise<ReadOp> {
+    const base = { type: 'read' as const, id: this.nextId++, client: c, key, writeId: write?.id ?? null, via, node, targetRole, startMs: this.ctx.clock.now() };
+    const nodeUrl = this.ctx.cluster.url(node);
+    const url = via === 'list' ? `${nodeUrl}/kv?prefix=${encodeURIComponent(key)}&limit=1` : `${nodeUrl}/kv/${key}`;
     try {
       const answer = await this.ctx.http.call('GET', url, undefined, workloadLimits.requestTimeoutMs);
-      const outcome = readOutcome(answer, role);
-      if (outcome.result === 'ok' && !outcome.found && write.lsn !== null) outcome.probedAppliedLsn = await this.probeApplied(url, write.lsn);
-      return this.record({ ...base, endMs: this.ctx.clock.now(), ...outcome });
+      const outcome = readOutcome(answer, key);
+      const endMs = this.ctx.clock.now();
+      if (outcome.result === 'ok' && !outcome.found && write && write.lsn !== null) outcome.probedAppliedLsn = await this.probeApplied(`${nodeUrl}/kv/${key}`, write.lsn);
+      return this.record({ ...base, endMs, ...outcome });
     } catch (error) {
       const { error: code } = classifyRequestError(error);
-      return this.record({ ...base, endMs: this.ctx.clock.now(), result: 'info', status: null, error: code, servedBy: null, role, found: false, lsn: null, appliedLsn: null });
+      return this.record({ ...base, endMs: this.ctx.clock.now(), result: 'info', status: null, error: code, servedBy: null, role: null, found: false, lsn: null, appliedLsn: null });
     }
   }
 
@@ -146,7 +202,7 @@ export class Workload {
     const view = this.ctx.view();
     const nodes = this.ctx.cluster.nodeIds();
     const replicas = nodes.filter((id) => id !== view?.primaryId && id !== view?.mirrorId);
-    if (view?.primaryId && (replicas.length === 0 || rng.chance(0.3))) return { node: view.primaryId, role: 'primary' };
+    if (view?.primaryId && (replicas.length === 0 || rng.chance(workloadLimits.primaryReadShare))) return { node: view.primaryId, role: 'primary' };
     if (replicas.length > 0) return { node: rng.pick(replicas), role: 'replica' };
     return { node: rng.pick(nodes), role: null };
   }
@@ -159,38 +215,4 @@ export class Workload {
     if (answer?.status === 200 && typeof answer.body?.appliedLsn === 'number') return answer.body.appliedLsn;
     return null;
   }
-}
-
-function writeOutcome(answer: Answer | null, failure: unknown) {
-  if (!answer) {
-    const c = classifyRequestError(failure);
-    return { ...c, status: null, lsn: null, epoch: null, ackedBy: [], pending: [], degraded: null };
-  }
-  const c = classifyWriteAnswer(answer.status, answer.body);
-  const b = typeof answer.body === 'object' && answer.body !== null ? (answer.body as Record<string, unknown>) : {};
-  const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-  return {
-    ...c,
-    status: answer.status,
-    ...(c.result === 'ok' || typeof b.message !== 'string' ? {} : { message: b.message.slice(0, 200) }),
-    lsn: typeof b.lsn === 'number' ? b.lsn : null,
-    epoch: typeof b.epoch === 'number' ? b.epoch : null,
-    ackedBy: list(b.ackedBy),
-    pending: list(b.pending),
-    degraded: typeof b.degraded === 'boolean' ? b.degraded : null,
-  };
-}
-
-function readOutcome(answer: Answer, role: string | null): Omit<ReadOp, 'type' | 'id' | 'client' | 'key' | 'writeId' | 'node' | 'startMs' | 'endMs'> {
-  const b = typeof answer.body === 'object' && answer.body !== null ? (answer.body as Record<string, unknown>) : {};
-  const appliedLsn = typeof b.appliedLsn === 'number' ? b.appliedLsn : null;
-  if (answer.status === 200) {
-    return {
-      result: 'ok', status: 200, error: null, found: true, value: b.value, lsn: typeof b.lsn === 'number' ? b.lsn : null, appliedLsn,
-      servedBy: typeof b.servedBy === 'string' ? b.servedBy : null, role: typeof b.role === 'string' ? b.role : role,
-    };
-  }
-  const error = typeof b.error === 'string' ? b.error : `http_${answer.status}`;
-  if (answer.status === 404 && error === 'not_found') return { result: 'ok', status: 404, error: null, found: false, lsn: null, appliedLsn, servedBy: null, role };
-  return { result: 'fail', status: answer.status, error, found: false, lsn: null, appliedLsn, servedBy: null, role };
 }
