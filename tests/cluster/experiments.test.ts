@@ -132,7 +132,8 @@ function runExperiment(script: string, env: Record<string, string>): Promise<Exp
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [path.join('scripts/experiments', script)], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...env },
+      // Each run keeps its output under EXPERIMENTS_OUT: a temp dir here, not the repository's .experiments/.
+      env: { ...process.env, NO_COLOR: '1', EXPERIMENTS_OUT: path.join(os.tmpdir(), 'mirrorlab-experiments'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
