@@ -153,7 +153,9 @@ async function mirrorFor(node: DataNode, request: FastifyRequest): Promise<Mirro
 
 export function registerInternalRoutes(app: FastifyInstance, node: DataNode): void {
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/internal/')) return;
+    // The route the router matched, not the raw URL: /%69nternal/digest decodes to an internal
+    // route without starting with "/internal/".
+    if (!(request.routeOptions.url ?? request.url).startsWith('/internal/')) return;
     const refusal = checkClusterSecret(request, node.config.clusterSecret);
     if (refusal) return sendApiError(reply, refusal);
   });
