@@ -7,7 +7,7 @@
 //   - the body parser, a schema, a handler, a hook:                  the error handler
 //   - no route:                                                      the not-found handler
 
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   type ConnectionError,
@@ -57,6 +57,8 @@ export function serverOptions(logger: Logger, bodyLimit: number): FastifyServerO
       requestTimeout: limits.requestReceiveMsMax,
       headersTimeout: limits.requestReceiveMsMax,
       connectionsCheckingInterval: limits.requestCheckIntervalMs,
+      // Node refuses a request without Host with an empty 400; refuseMalformedRequests answers it.
+      requireHostHeader: false,
     },
     clientErrorHandler: answerClientError,
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -144,7 +146,8 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendApiError(reply, new ApiError('not_found', 404, `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
-  refuseContentEncodings(app);
+  refuseMalformedRequests(app);
+  answerNodeRefusals(app);
   parseJsonBounded(app);
   // ws answers a bad handshake in text/html unless someone listens for its client errors.
   app.addHook('onReady', async () => {
@@ -154,13 +157,36 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
-// No parser here undoes a Content-Encoding: a gzip body would be taken for JSON or stored as a
-// garbled string. Refuse it instead (RFC 9110 §15.5.16).
-function refuseContentEncodings(app: FastifyInstance): void {
+// Refusals that need the headers only, before any body is read.
+function refuseMalformedRequests(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new ApiError('bad_request', 400, 'an HTTP/1.1 request needs a Host header');
+    }
+    // Nothing here undoes a content or transfer coding other than chunked: a gzip body would be
+    // taken for JSON or stored as garbled text. Refuse it (RFC 9110 §15.5.16).
     const encoding = request.headers['content-encoding'];
-    if (encoding === undefined || encoding.trim().toLowerCase() === 'identity') return;
-    throw new ApiError('unsupported_media_type', 415, `send the body uncompressed: this server takes no Content-Encoding (got ${JSON.stringify(encoding.slice(0, 40))})`);
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      throw new ApiError('unsupported_media_type', 415, `send the body uncompressed: this server takes no Content-Encoding (got ${JSON.stringify(encoding.slice(0, 40))})`);
+    }
+    const transfer = request.headers['transfer-encoding'];
+    if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked') {
+      throw new ApiError('bad_request', 400, `this server takes Transfer-Encoding: chunked alone (got ${JSON.stringify(transfer.slice(0, 40))})`);
+    }
+  });
+}
+
+// Requests Node answers itself, with an empty body, unless someone listens: an Expect other than
+// 100-continue (417), and CONNECT (Node drops the socket without a word).
+function answerNodeRefusals(app: FastifyInstance): void {
+  app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify(errorBody(new ApiError('expectation_failed', 417, 'this server meets no Expect but 100-continue; send the request without it')));
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    response.end(body);
+  });
+  app.server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    answerAndClose(socket, new ApiError('method_not_allowed', 405, 'this server is no proxy: it does not serve CONNECT'));
+    socket.resume();
   });
 }
 

@@ -1,7 +1,8 @@
 // Goal: every way the shared HTTP server refuses a request answers {"error","message","definite"}
 // with a 4xx: a schema, the body parser (deep nesting, a body over the route's limit, a
-// Content-Encoding), the router (a path that does not decode), Node's parser (headers too large, a
-// method HTTP does not know) and ws (a bad WebSocket handshake), the last ones on real sockets.
+// Content-Encoding), the router (a path that does not decode), Node's parser and Node's own
+// refusals (headers too large, an unknown method, no Host, Expect, CONNECT) and ws (a bad
+// WebSocket handshake), the last ones on real sockets.
 
 import net, { type AddressInfo } from 'node:net';
 import websocket from '@fastify/websocket';
@@ -127,6 +128,15 @@ describe('refusals below routing, on real sockets', () => {
   it('answers a method HTTP does not know with 400 and closes the socket', async () => {
     const answer = statusAndBody(await rawExchange(await build(), 'BREW /query HTTP/1.1\r\nHost: x\r\n\r\n'));
     expect(answer).toMatchObject({ status: 400, body: { error: 'bad_request', definite: true } });
+  });
+
+  it('answers what Node refuses itself (no Host, an unknown Expect, CONNECT) in our shape', async () => {
+    const noHost = statusAndBody(await rawExchange(await build(), 'GET /query HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(noHost).toMatchObject({ status: 400, body: { error: 'bad_request', definite: true } });
+    const expectation = statusAndBody(await rawExchange(await build(), 'PUT /small HTTP/1.1\r\nHost: x\r\nExpect: tea\r\nContent-Length: 1\r\n\r\n1'));
+    expect(expectation).toMatchObject({ status: 417, body: { error: 'expectation_failed', definite: true } });
+    const connect = statusAndBody(await rawExchange(await build(), 'CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n'));
+    expect(connect).toMatchObject({ status: 405, body: { error: 'method_not_allowed', definite: true } });
   });
 
   it('answers a bad WebSocket handshake with JSON instead of ws text/html', async () => {
