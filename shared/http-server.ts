@@ -91,10 +91,15 @@ function invalidRequest(errors: FastifySchemaValidationError[], part: string, sh
 // Route options that validate the body against a JSON schema before any hook or handler sees it,
 // and answer 400 bad_body with every problem and the shape to send. A route whose body is a fixed
 // shape should say additionalProperties: false, so an unknown field is refused, not ignored.
+// Raw bytes (a server that parses application/octet-stream) are refused first: Ajv takes a Buffer
+// for an object, so `{}` with no fields allowed would let any bytes through.
 export function bodySchema(schema: Record<string, unknown>, shape: string) {
   return {
     schema: { body: schema },
     schemaErrorFormatter: (errors: FastifySchemaValidationError[], part: string) => invalidRequest(errors, part, shape),
+    preValidation: async (request: FastifyRequest) => {
+      if (Buffer.isBuffer(request.body)) throw new ApiError('unsupported_media_type', 415, `send Content-Type application/json: ${shape}`);
+    },
   };
 }
 

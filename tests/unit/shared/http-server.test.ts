@@ -31,6 +31,8 @@ async function build(): Promise<FastifyInstance> {
   });
   app.get('/ws', { websocket: true }, (socket) => socket.close());
   app.get('/item/:id', async () => ({ ok: true }));
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.post('/empty', bodySchema({ type: 'object', additionalProperties: false, properties: {} }, '{}'), async () => ({ ok: true }));
   refuseOtherMethods(app, '/small', ['PUT']);
   return app;
 }
@@ -96,6 +98,9 @@ describe('refusals through Fastify', () => {
     expect(shape.json().message).toContain('send {"n": <integer>}');
     const missing = await app.inject({ method: 'POST', url: '/shape' });
     expect(missing.json()).toMatchObject({ error: 'bad_body' });
+    const empty = await app.inject({ method: 'POST', url: '/empty', headers: { 'content-type': 'application/octet-stream' }, payload: 'x' });
+    expect(empty.statusCode).toBe(415);
+    expect((await app.inject({ method: 'POST', url: '/empty', payload: {} })).statusCode).toBe(200);
 
     const query = await app.inject({ method: 'GET', url: '/query?a=1&a=2' });
     expect(query.statusCode).toBe(400);
