@@ -165,6 +165,10 @@ export function installErrorHandling(app: FastifyInstance): void {
 // Refusals that need the headers only, before any body is read.
 function refuseMalformedRequests(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
+    // A path, or an absolute URL (RFC 9112 §3.2); `GET *` would otherwise reach the dashboard's /.
+    if (!request.url.startsWith('/') && !/^https?:\/\//i.test(request.url)) {
+      throw new ApiError('bad_request', 400, `the request target must be a path starting with / (got ${JSON.stringify(request.url.slice(0, 40))})`);
+    }
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       throw new ApiError('bad_request', 400, 'an HTTP/1.1 request needs a Host header');
     }
