@@ -21,6 +21,19 @@ export const limits = {
   // Writes that wait for their fsync or their copies; past this the primary answers 503 overloaded.
   pendingWritesMax: 20_000,
 
+  // Every HTTP server (shared/http-server.ts)
+  // Arrays and objects nested deeper than this in a JSON body are refused (400) before anything
+  // walks them: JSON.stringify and the validators recurse, and 100,000 levels overflow the stack.
+  jsonDepthMax: 1000,
+  // A request (headers and body) must arrive in full within this, else 408 and the socket is
+  // closed: a stalled or trickling body must not hold a connection and its parser forever.
+  requestReceiveMsMax: 10_000,
+  // How often a server looks for requests past that deadline (Node's default is 30 s).
+  requestCheckIntervalMs: 1000,
+  // A socket refused at the protocol level (a malformed request, a bad WebSocket handshake) is
+  // closed once its answer is flushed, or after this long when the peer does not read it.
+  refusedSocketFlushMsMax: 1000,
+
   // Log and storage
   logSegmentBytesMax: 64 * MiB,
   commitBatchEntriesMax: 4096,

@@ -13,9 +13,10 @@ import { registerTrafficRoutes } from './http/traffic-routes.ts';
 export async function buildNodeApp(node: DataNode): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(node.logger.child({ component: 'http' }), limits.bodyBytesMax + limits.mirrorBatchBytesMax));
   installErrorHandling(app);
-  // Raw bodies: log frames for the mirror, and any non-JSON client body taken as a string.
+  // Raw bodies: log frames for the mirror, and any non-JSON client body taken as a string. Body
+  // limits are set per route, never per parser, so a 413 can name the limit that was in force.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: limits.bodyBytesMax }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   // Fault rules act on this node's answers to peers (and WebSocket handshakes): before any route.
   node.link.installHooks(app);

@@ -5,6 +5,7 @@
 
 import type { Logger } from 'pino';
 import { request } from 'undici';
+import { ApiError } from '../../../../shared/http-server.ts';
 import { limits } from '../../../../shared/limits.ts';
 import type { Link } from '../../../../shared/link.ts';
 import { authHeaders } from '../../../../shared/protocol.ts';
@@ -26,14 +27,11 @@ export interface WitnessView {
   mirrorId: string | null;
 }
 
-export class WitnessError extends Error {
-  constructor(
-    readonly code: string,
-    readonly statusCode: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
+// A decision the witness refuses. Every refusal is definite: it comes before the witness changed
+// its record or told anyone, so nothing happened.
+export class WitnessError extends ApiError {
+  constructor(code: string, statusCode: number, message: string, extra: Record<string, unknown> = {}) {
+    super(code, statusCode, message, true, extra);
   }
 }
 

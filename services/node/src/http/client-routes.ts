@@ -95,8 +95,10 @@ export function registerClientRoutes(app: FastifyInstance, node: DataNode): void
     const valueJson = op === 'put' ? valueJsonOf(request) : undefined;
     return sendWrite(reply, await primary.write(op, key, valueJson, level));
   };
-  app.put('/kv/*', write('put'));
-  app.delete('/kv/*', write('del'));
+  // Client bodies are bounded by the value limit plus framing, whatever their type; the server's
+  // own limit is larger, for the mirror's batches.
+  app.put('/kv/*', { bodyLimit: limits.bodyBytesMax }, write('put'));
+  app.delete('/kv/*', { bodyLimit: limits.bodyBytesMax }, write('del'));
 
   app.get('/kv/*', async (request, reply) => {
     const key = keyOf(request);
@@ -144,4 +146,5 @@ export function registerClientRoutes(app: FastifyInstance, node: DataNode): void
     reply.header('content-type', node.metrics.registry.contentType);
     return node.metrics.registry.metrics();
   });
+  refuseOtherMethods(app, '/metrics', ['GET']);
 }

@@ -8,7 +8,7 @@
 // already pushed out of the ring). `bootId` changes when the process restarts: seqs start over.
 
 import type { FastifyInstance } from 'fastify';
-import { checkClusterSecret, refuseOtherMethods } from '../../../../shared/http-server.ts';
+import { checkClusterSecret, refuseOtherMethods, sendApiError } from '../../../../shared/http-server.ts';
 import { limits } from '../../../../shared/limits.ts';
 import type { DataNode } from '../data-node.ts';
 import { errors } from '../errors.ts';
@@ -18,7 +18,7 @@ export function registerTrafficRoutes(app: FastifyInstance, node: DataNode): voi
     // The internal routes' hook checks the secret already; checked here too, so this route stays
     // closed whatever the order of registration.
     const refusal = checkClusterSecret(request, node.config.clusterSecret);
-    if (refusal) return reply.code(401).send({ error: refusal.code, message: refusal.message });
+    if (refusal) return sendApiError(reply, refusal);
     const q = request.query as Record<string, string | undefined>;
     const after = integer(q.after, 0, Number.MAX_SAFE_INTEGER, 'after');
     const limit = integer(q.limit, limits.trafficFetchMax, limits.trafficFetchMax, 'limit');
