@@ -44,6 +44,9 @@ export const limits = {
   // A snapshot is taken (and the log compacted) after this many entries since the last one.
   snapshotEveryEntries: 250_000,
   digestHistoryMax: 8192,
+  // Key prefixes a node keeps a live digest of (filtered replicas, /cluster/verify): each costs
+  // work on every write, so only this many; more are computed by a scan when asked for.
+  trackedPrefixesMax: 16,
 
   // Mirroring (HTTP)
   mirrorBatchEntriesMax: 2048,
@@ -64,6 +67,9 @@ export const limits = {
   // Above this many buffered bytes on a replica socket the sender waits (backpressure).
   streamBufferedBytesMax: 8 * MiB,
   snapshotChunkKeys: 2000,
+  // Bytes of keys and values in one full-resync chunk past its first item: well under the mirror's
+  // body limit (bodyBytesMax + mirrorBatchBytesMax) even with 1 MiB values.
+  snapshotChunkBytesMax: 2 * MiB,
   // A replication stream may take this long to open (handshake, then the primary's first answer):
   // long enough for any latency rule a workshop sets, short enough to retry a dead primary.
   streamOpenTimeoutMs: 15_000,

@@ -74,7 +74,8 @@ describe('forced failover', () => {
     expect(mirror.primary).toBe('replica-1');
     for (const id of ['mirror', 'primary']) {
       await waitFor(async () => (await readdir(path.join(c.dataRoot, id, 'rollback')).catch(() => [])).length === 1, { what: `${id}'s rollback file` });
-      expect(c.logs(id).some((l) => l.includes('rolled back'))).toBe(true);
+      // The file is durable before the node reports the rollback: the log line follows it.
+      await waitFor(() => c.logs(id).some((l) => l.includes('rolled back')), { what: `${id} to log its rollback` });
     }
     await waitFor(async () => (await getJson(`${c.url('primary')}/status`)).body.role === 'replica', { what: 'the old primary to be a replica' });
     expect((await putJson(`${c.url('replica-1')}/kv/new-era`, 1)).status).toBe(200);

@@ -33,6 +33,7 @@ import {
 import { Signal } from '../../../../shared/signal.ts';
 import type { CopyMode } from '../../../../shared/topology.ts';
 import type { CopyRegistry } from '../commit/copy-registry.ts';
+import { snapshotChunks } from '../storage/snapshot-file.ts';
 import type { Store } from '../storage/store.ts';
 import { forkLsn, type EpochStart } from '../roles/epoch-history.ts';
 
@@ -276,17 +277,10 @@ export class MirrorShipper {
   private async sendSnapshot(): Promise<number> {
     const snapshot = this.ctx.store.snapshotNow(this.ctx.epoch());
     this.ctx.logger.info({ lsn: snapshot.lsn, keys: snapshot.items.length }, 'mirror needs a full resync; sending a snapshot');
-    const chunk = limits.snapshotChunkKeys;
-    for (let i = 0; i === 0 || i < snapshot.items.length; i += chunk) {
-      const body = JSON.stringify({
-        type: 'snapshot_chunk',
-        lsn: snapshot.lsn,
-        epoch: snapshot.epoch,
-        lsnEpoch: snapshot.lsnEpoch,
-        items: snapshot.items.slice(i, i + chunk),
-        first: i === 0,
-        last: i + chunk >= snapshot.items.length,
-      });
+    let first = true;
+    for (const chunk of snapshotChunks(snapshot.items)) {
+      const body = JSON.stringify({ type: 'snapshot_chunk', lsn: snapshot.lsn, epoch: snapshot.epoch, lsnEpoch: snapshot.lsnEpoch, items: chunk.items, first, last: chunk.last });
+      first = false;
       const response = await this.ctx.link.request(this.ctx.mirrorId, this.url('snapshot'), {
         method: 'POST',
         headers: this.headers({ 'content-type': 'application/json' }),

@@ -11,6 +11,7 @@ import type { Link } from '../../../../shared/link.ts';
 import type { HelloMessage, PrimaryMessage, ReplicaMessage } from '../../../../shared/protocol.ts';
 import type { CopyRegistry } from '../commit/copy-registry.ts';
 import { epochOfLsn, forkLsn, type EpochStart } from '../roles/epoch-history.ts';
+import { snapshotChunks } from '../storage/snapshot-file.ts';
 import type { Store } from '../storage/store.ts';
 
 export interface SenderContext {
@@ -99,9 +100,8 @@ export class StreamSender {
     this.send({ type: 'hello_ok', primaryId: this.ctx.selfId, epoch: this.ctx.epoch(), epochHistory: [...this.ctx.epochHistory()], resync: 'full', fromLsn: snapshot.lsn });
     const filter = this.hello.filter;
     const items = filter ? snapshot.items.filter((item) => item[0].startsWith(filter)) : snapshot.items;
-    const chunk = limits.snapshotChunkKeys;
-    for (let i = 0; i === 0 || i < items.length; i += chunk) {
-      this.send({ type: 'snapshot_chunk', lsn: snapshot.lsn, epoch: snapshot.epoch, items: items.slice(i, i + chunk), last: i + chunk >= items.length });
+    for (const chunk of snapshotChunks(items)) {
+      this.send({ type: 'snapshot_chunk', lsn: snapshot.lsn, epoch: snapshot.epoch, items: chunk.items, last: chunk.last });
       await this.drained();
       if (this.closed) break;
     }

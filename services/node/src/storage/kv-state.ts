@@ -134,9 +134,11 @@ export class KvState {
     this.record();
   }
 
-  // Starts keeping a digest of the keys under `prefix` (computed once by a scan, then kept).
+  // Starts keeping a digest of the keys under `prefix` (computed once by a scan, then kept), up to
+  // limits.trackedPrefixesMax prefixes; past that, digest(prefix) scans each time and no history of
+  // it is kept (digestAt answers null for it).
   trackPrefix(prefix: string): void {
-    if (prefix === '' || this.prefixDigests.has(prefix)) return;
+    if (prefix === '' || this.prefixDigests.has(prefix) || this.prefixDigests.size >= limits.trackedPrefixesMax) return;
     this.prefixDigests.set(prefix, this.computeDigest(prefix));
     this.history.track(prefix);
   }

@@ -56,6 +56,25 @@ function isItem(value: unknown): value is [string, string, number] {
   );
 }
 
+// A snapshot's items cut into the chunks a full resync sends: at most limits.snapshotChunkKeys
+// items and, past the first, limits.snapshotChunkBytesMax bytes of keys and values each, so a chunk
+// of large values stays under the receiver's body limit. At least one chunk, maybe empty.
+export function* snapshotChunks(items: readonly SnapshotData['items'][number][]): Generator<{ items: SnapshotData['items']; last: boolean }> {
+  let start = 0;
+  do {
+    let end = start;
+    let bytes = 0;
+    while (end < items.length && end - start < limits.snapshotChunkKeys) {
+      const [key, valueJson] = items[end] as [string, string, number];
+      if (end > start && bytes + key.length + valueJson.length > limits.snapshotChunkBytesMax) break;
+      bytes += key.length + valueJson.length;
+      end++;
+    }
+    yield { items: items.slice(start, end) as SnapshotData['items'], last: end >= items.length };
+    start = end;
+  } while (start < items.length);
+}
+
 // Why `snapshot` cannot be written, or null when it can. Checks every item: O(items).
 export function snapshotProblem(snapshot: SnapshotData): string | null {
   if (!isCount(snapshot.lsn) || !isCount(snapshot.epoch) || !isCount(snapshot.lsnEpoch)) {
