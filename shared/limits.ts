@@ -92,6 +92,12 @@ export const limits = {
   // Live subscribers of GET /events, and what one may leave unread before it is disconnected.
   eventSubscribersMax: 64,
   eventSubscriberBufferedBytesMax: 4 * MiB,
+  // POST /cluster/reset: the whole reset, one wait for a mirror to synchronize or the replicas to
+  // catch up, and the longest pause it waits out (a longer one goes into its todo list).
+  resetMsMax: 60_000,
+  resetWaitMsMax: 30_000,
+  resetPauseWaitMsMax: 30_000,
+  resetPollMs: 100,
 
   // Link layer (fault injection, shared/link.ts)
   // An answer held back by a drop or loss rule waits at most this long for the requester to give

@@ -26,7 +26,9 @@ import { registerEventRoutes } from './events/event-routes.ts';
 import { registerFaultRoutes } from './faults/fault-routes.ts';
 import { FaultSync } from './faults/fault-sync.ts';
 import { FaultTable } from './faults/fault-table.ts';
+import { PauseBook } from './faults/pause-book.ts';
 import { createControlMetrics, registerMetricsRoute } from './metrics.ts';
+import { ClusterReset, registerResetRoutes } from './reset/cluster-reset.ts';
 import { Witness } from './witness/witness.ts';
 import { registerWitnessRoutes } from './witness/witness-routes.ts';
 
@@ -95,7 +97,8 @@ export function buildControlApp(config: ControlConfig, logger: Logger): FastifyI
   });
   refuseOtherMethods(app, '/cluster', ['GET', 'HEAD']);
   registerCopyRoutes(app, config);
-  registerFaultRoutes(app, { config, table: faults, sync, link, emit: events.emit });
+  const pauses = new PauseBook();
+  registerFaultRoutes(app, { config, table: faults, sync, link, pauses, emit: events.emit });
 
   // GET /events is a WebSocket route: its plugin must be loaded before the route is declared.
   void app.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -118,6 +121,10 @@ export function buildControlApp(config: ControlConfig, logger: Logger): FastifyI
     await witness.load();
   });
   registerWitnessRoutes(app, witness, config.clusterSecret);
+
+  // POST /cluster/reset: back to the starting point (heals, modes, roles), without touching data.
+  const reset = new ClusterReset({ config, table: faults, sync, witness, pauses, emit: events.emit, logger: logger.child({ component: 'reset' }) });
+  registerResetRoutes(app, reset, config.nodeCmd);
 
   // The dashboard (GET / and its files), the traffic its message view draws (collected from every
   // node's traffic log after each poll round), and the load generator its buttons start.

@@ -18,8 +18,14 @@ export interface ControlConfig {
   dataDir: string;
   heartbeatMs: number;
   failoverTimeoutMs: number;
+  // How a person starts a stopped node, as reset's todo list spells it (`<nodeCmd> start <id>`).
+  nodeCmd: NodeCmd;
   logLevel: string;
 }
+
+// The two ways this project runs its nodes: compose, or the local launcher (`npm start`).
+export const NODE_CMDS = ['npm run node --', 'docker compose'] as const;
+export type NodeCmd = (typeof NODE_CMDS)[number];
 
 export type ConfigResult = { ok: true; config: ControlConfig } | { ok: false; problems: string[] };
 
@@ -103,6 +109,8 @@ export function parseConfig(env: Env): ConfigResult {
   if (failoverTimeoutMs < 2 * heartbeatMs) {
     problems.push(`FAILOVER_TIMEOUT_MS=${failoverTimeoutMs} must be at least twice HEARTBEAT_MS=${heartbeatMs}`);
   }
+  const nodeCmd = (env.NODE_CMD || NODE_CMDS[0]) as NodeCmd;
+  if (!NODE_CMDS.includes(nodeCmd)) problems.push(`NODE_CMD=${JSON.stringify(nodeCmd)} is not one of ${NODE_CMDS.map((c) => JSON.stringify(c)).join(', ')}`);
   const logLevel = env.LOG_LEVEL || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
@@ -110,7 +118,7 @@ export function parseConfig(env: Env): ConfigResult {
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    config: { nodeId, port, host, peers, clusterSecret, dataDir, heartbeatMs, failoverTimeoutMs, logLevel },
+    config: { nodeId, port, host, peers, clusterSecret, dataDir, heartbeatMs, failoverTimeoutMs, nodeCmd, logLevel },
   };
 }
 

@@ -2,58 +2,9 @@
 // copy holds what the primary holds (digests at a common LSN; a filtered replica on its filter).
 
 import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
 import { ApiError, refuseOtherMethods } from '../../../shared/http-server.ts';
-import { limits } from '../../../shared/limits.ts';
-import { controlPlaneHeaders } from '../../../shared/protocol.ts';
 import type { ControlConfig } from './config.ts';
-
-interface PeerAnswer {
-  status: number;
-  body: any;
-}
-
-async function call(url: string, config: ControlConfig, init: { method?: 'GET' | 'PUT'; body?: unknown } = {}): Promise<PeerAnswer> {
-  const response = await request(url, {
-    method: init.method ?? 'GET',
-    // Control-plane traffic: switching modes and verifying digests are levers, not peer traffic,
-    // so no fault rule may block them.
-    headers: { ...controlPlaneHeaders(config.clusterSecret, config.nodeId), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    headersTimeout: limits.peerRequestTimeoutMs * 3,
-    bodyTimeout: limits.peerRequestTimeoutMs * 3,
-  });
-  const text = await response.body.text();
-  return { status: response.statusCode, body: text ? JSON.parse(text) : null };
-}
-
-// Every reachable node's fresh status (not the cached view: verification wants now).
-async function statuses(config: ControlConfig): Promise<Map<string, any>> {
-  const found = new Map<string, any>();
-  await Promise.all(
-    config.peers.map(async (peer) => {
-      try {
-        const answer = await call(`${peer.url}/status`, config);
-        if (answer.status === 200) found.set(peer.id, answer.body);
-      } catch {
-        // unreachable: left out, reported by the caller
-      }
-    }),
-  );
-  return found;
-}
-
-function primaryOf(nodes: Map<string, any>): any | null {
-  let best: any = null;
-  for (const status of nodes.values()) if (status.role === 'primary' && (!best || status.epoch > best.epoch)) best = status;
-  return best;
-}
-
-function urlOf(config: ControlConfig, id: string): string {
-  const peer = config.peers.find((p) => p.id === id);
-  if (!peer) throw new ApiError('unknown_node', 400, `unknown node ${id}`);
-  return peer.url;
-}
+import { callNode as call, fetchStatuses as statuses, primaryOf, urlOf } from './node-requests.ts';
 
 export function registerCopyRoutes(app: FastifyInstance, config: ControlConfig): void {
   app.put('/cluster/modes', async (request, reply) => {

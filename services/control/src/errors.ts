@@ -13,6 +13,8 @@ export const controlErrorCodes = {
   badPause: 'bad_pause',
   nodeUnreachable: 'node_unreachable',
   badLoad: 'bad_load',
+  badReset: 'bad_reset',
+  resetIncomplete: 'reset_incomplete',
 } as const;
 
 // A request named a node control does not know; the answer lists the valid ids so the caller can
@@ -54,4 +56,16 @@ export function nodeUnreachableError(id: string, reason: string): ApiError {
 // POST /load with settings the generator cannot run: every problem, and the bounds.
 export function badLoadError(problems: readonly string[], valid: Record<string, unknown>): ApiError {
   return new ApiError(controlErrorCodes.badLoad, 400, problems.join('; '), true, { valid });
+}
+
+// POST /cluster/reset with a body it cannot use.
+export function badResetError(problems: readonly string[], valid: Record<string, unknown>): ApiError {
+  return new ApiError(controlErrorCodes.badReset, 400, problems.join('; '), true, { valid });
+}
+
+// A reset did what it could; what is left needs a person (a node to start, a pause to wait out).
+// The body carries the steps done and the `todo` list, each item with the exact command.
+export function resetIncompleteError(todo: ReadonlyArray<{ what: string; command: string }>, extra: Record<string, unknown>): ApiError {
+  const message = `the reset could not finish: ${todo.map((t) => t.what).join('; ')}; run the command of each todo item, then reset again`;
+  return new ApiError(controlErrorCodes.resetIncomplete, 409, message, true, { todo, ...extra });
 }

@@ -14,12 +14,15 @@ import { badFaultError, badPauseError, faultNotFoundError, nodeUnreachableError,
 import { PARTITION_MODES, type Parsed, parseLatency, parseLoss, parsePartition, parsePause, type RuleDraft } from './fault-requests.ts';
 import type { FaultSync } from './fault-sync.ts';
 import type { FaultTable } from './fault-table.ts';
+import type { PauseBook } from './pause-book.ts';
 
 export interface FaultRoutesContext {
   config: ControlConfig;
   table: FaultTable;
   sync: FaultSync;
   link: Link;
+  // Pauses sent, so a reset knows whom to wait for.
+  pauses: PauseBook;
   emit: (type: string, fields: Record<string, unknown>) => void;
 }
 
@@ -99,7 +102,10 @@ function registerNodeLevers(app: FastifyInstance, ctx: FaultRoutesContext): void
     const parsed = parsePause(request.body);
     if (!parsed.ok) throw badPauseError(parsed.problems, limits.pauseMsMax);
     const answer = await forward(id, 'pause', { ms: parsed.value });
-    if (answer.statusCode === 200) ctx.emit('node-paused', { nodeId: id, ms: parsed.value });
+    if (answer.statusCode === 200) {
+      ctx.pauses.record(id, parsed.value);
+      ctx.emit('node-paused', { nodeId: id, ms: parsed.value });
+    }
     return reply.code(answer.statusCode).send(answer.body);
   });
   refuseOtherMethods(app, '/nodes/:id/pause', ['POST']);

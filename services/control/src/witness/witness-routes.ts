@@ -30,7 +30,10 @@ const bodies = {
     fixed({ to: NODE_ID, force: { type: 'boolean' } }, ['to']),
     '{"to":"<node id>"} for a planned failover, or {"to":"<node id>","force":true} to force one',
   ),
-  mirror: bodySchema(fixed({ node: NODE_ID }, ['node']), '{"node":"<node id>"}'),
+  mirror: bodySchema(
+    fixed({ node: NODE_ID, replace: { type: 'boolean' } }, ['node']),
+    '{"node":"<node id>"}, and "replace":true to move the slot from the node that holds it',
+  ),
 };
 
 export function registerWitnessRoutes(app: FastifyInstance, witness: Witness, secret: string): void {
@@ -58,6 +61,9 @@ export function registerWitnessRoutes(app: FastifyInstance, witness: Witness, se
   });
   refuseOtherMethods(app, '/cluster/failover', ['POST']);
 
-  app.post('/cluster/mirror', bodies.mirror, async (request) => witness.assignMirror((request.body as { node: string }).node));
+  app.post('/cluster/mirror', bodies.mirror, async (request) => {
+    const b = request.body as { node: string; replace?: boolean };
+    return witness.assignMirror(b.node, { replace: b.replace ?? false });
+  });
   refuseOtherMethods(app, '/cluster/mirror', ['POST']);
 }

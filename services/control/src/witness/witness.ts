@@ -180,19 +180,32 @@ export class Witness {
     return { forced: true, from, to, epoch, lsn: target.lsn as number, ...lost };
   }
 
-  // POST /cluster/mirror: a caught-up node takes the mirror slot.
-  assignMirror(node: string) {
+  // POST /cluster/mirror: a node takes the mirror slot (it catches up, then synchronizes). There is
+  // one slot: while a reachable node holds it, moving it needs `replace` (the holder becomes a
+  // replica), so a second mirror is never created by accident. A holder the witness has not heard
+  // for FAILOVER_TIMEOUT_MS is gone, and its slot is free to take.
+  assignMirror(node: string, options: { replace?: boolean } = {}) {
     return this.serial(async () => {
       const record = this.store.record;
       const ids = this.config.peers.map((p) => p.id);
       if (!ids.includes(node) || node === record.primaryId) {
-        throw new WitnessError('bad_node', 400, `"${node}" cannot be the mirror (valid: ${ids.filter((i) => i !== record.primaryId).join(', ')})`);
+        const valid = ids.filter((i) => i !== record.primaryId);
+        throw new WitnessError('bad_node', 400, `"${node}" cannot be the mirror (valid: ${valid.join(', ')})`, { valid });
       }
       const previous = record.mirrorId;
+      if (previous === node) return { mirror: node, previous, epoch: record.epoch, primary: record.primaryId, unchanged: true };
+      if (previous !== null && !options.replace && this.heardMsAgo(previous) < this.config.failoverTimeoutMs) {
+        throw new WitnessError(
+          'mirror_slot_taken',
+          409,
+          `${previous} holds the mirror slot and there is only one; to move it, send {"node":"${node}","replace":true} (${previous} becomes a replica)`,
+          { mirror: previous },
+        );
+      }
       await this.store.save({ mirrorId: node, mirrorSynchronized: false });
       this.emit('mirror-assigned', { node, previous, primary: record.primaryId, epoch: record.epoch });
       await this.announceAll();
-      return { mirror: node, previous, epoch: record.epoch, primary: record.primaryId };
+      return { mirror: node, previous, epoch: record.epoch, primary: record.primaryId, unchanged: false };
     });
   }
 

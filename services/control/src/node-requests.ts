@@ -1,0 +1,64 @@
+// Control's own requests to the data nodes for its levers (copy modes, verification, reset): a
+// fresh GET /status of every node, and control-plane calls with the cluster secret. Control-plane
+// traffic is never subject to fault rules, so a lever still works on a cluster full of faults.
+
+import { request } from 'undici';
+import { ApiError } from '../../../shared/http-server.ts';
+import { limits } from '../../../shared/limits.ts';
+import { controlPlaneHeaders } from '../../../shared/protocol.ts';
+import type { ControlConfig } from './config.ts';
+
+export interface NodeAnswer {
+  status: number;
+  body: any;
+}
+
+// One control-plane request to a node; the answer's JSON body, or null when it had none. Bounded
+// by `timeoutMs`; a refused or timed-out request throws (undici's error).
+export async function callNode(
+  url: string,
+  config: ControlConfig,
+  init: { method?: 'GET' | 'PUT' | 'POST'; body?: unknown; timeoutMs?: number } = {},
+): Promise<NodeAnswer> {
+  const timeoutMs = init.timeoutMs ?? limits.peerRequestTimeoutMs * 3;
+  const response = await request(url, {
+    method: init.method ?? 'GET',
+    headers: { ...controlPlaneHeaders(config.clusterSecret, config.nodeId), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.body.text();
+  return { status: response.statusCode, body: text ? JSON.parse(text) : null };
+}
+
+// Every reachable node's fresh status (not the cached view: levers want now). Nodes that do not
+// answer within `timeoutMs` are left out; the caller reports them.
+export async function fetchStatuses(config: ControlConfig, timeoutMs = limits.peerRequestTimeoutMs * 3): Promise<Map<string, any>> {
+  const found = new Map<string, any>();
+  await Promise.all(
+    config.peers.map(async (peer) => {
+      try {
+        const answer = await callNode(`${peer.url}/status`, config, { timeoutMs });
+        if (answer.status === 200 && answer.body?.id === peer.id) found.set(peer.id, answer.body);
+      } catch {
+        // unreachable: left out, reported by the caller
+      }
+    }),
+  );
+  return found;
+}
+
+// The node that says primary with the highest epoch (an old primary may not have heard yet).
+export function primaryOf(nodes: Map<string, any>): any | null {
+  let best: any = null;
+  for (const status of nodes.values()) if (status.role === 'primary' && (!best || status.epoch > best.epoch)) best = status;
+  return best;
+}
+
+export function urlOf(config: ControlConfig, id: string): string {
+  const peer = config.peers.find((p) => p.id === id);
+  if (!peer) throw new ApiError('unknown_node', 400, `unknown node ${id}`);
+  return peer.url;
+}
