@@ -21,9 +21,14 @@ export interface LatencyRule extends RuleBase {
   kind: 'latency';
   from: string;
   to: string;
+  // Fractional ms are fine (the WAN profile's 0.5 ms inside a region).
   ms: number;
   jitterMs: number;
   bidirectional: boolean;
+  // Set on the rules of a profile (POST /faults/profile): its name, and the regions of `from`
+  // and `to` it put them in. A second profile replaces every rule that carries one.
+  profile?: string;
+  regions?: [string, string];
 }
 
 export interface LossRule extends RuleBase {
@@ -131,8 +136,10 @@ export function connectVerdict(rules: readonly FaultRule[], from: string, to: st
 export function describeRule(rule: Omit<LatencyRule, 'id' | 'createdAt' | 'description'> | Omit<LossRule, 'id' | 'createdAt' | 'description'> | Omit<PartitionRule, 'id' | 'createdAt' | 'description'>): string {
   const direction = (from: string, to: string, both: boolean | undefined) => (both ? `between ${from} and ${to}` : `from ${from} to ${to}`);
   switch (rule.kind) {
-    case 'latency':
-      return `${rule.ms}${rule.jitterMs > 0 ? `±${rule.jitterMs}` : ''} ms ${direction(rule.from, rule.to, rule.bidirectional)}`;
+    case 'latency': {
+      const profile = rule.profile !== undefined ? ` (${rule.profile}${rule.regions ? `: ${rule.regions.join('↔')}` : ''})` : '';
+      return `${rule.ms}${rule.jitterMs > 0 ? `±${rule.jitterMs}` : ''} ms ${direction(rule.from, rule.to, rule.bidirectional)}${profile}`;
+    }
     case 'loss':
       return `${formatRate(rule.rate)} loss ${direction(rule.from, rule.to, rule.bidirectional)}`;
     case 'partition': {
@@ -170,7 +177,8 @@ export function ruleTableProblems(value: unknown, rulesMax: number): string[] {
       return problems.push(`${where} lacks id, description or createdAt`);
     }
     if (rule.kind === 'latency') {
-      if (!isName(rule.from) || !isName(rule.to) || !isNonNegative(rule.ms) || !isNonNegative(rule.jitterMs)) problems.push(`${where}: bad latency rule`);
+      const tagOk = (rule.profile === undefined || isName(rule.profile)) && (rule.regions === undefined || (Array.isArray(rule.regions) && rule.regions.length === 2 && rule.regions.every(isName)));
+      if (!isName(rule.from) || !isName(rule.to) || !isNonNegative(rule.ms) || !isNonNegative(rule.jitterMs) || !tagOk) problems.push(`${where}: bad latency rule`);
     } else if (rule.kind === 'loss') {
       if (!isName(rule.from) || !isName(rule.to) || typeof rule.rate !== 'number' || !(rule.rate >= 0 && rule.rate <= 1)) problems.push(`${where}: bad loss rule`);
     } else if (rule.kind === 'partition') {

@@ -98,7 +98,8 @@ export function buildControlApp(config: ControlConfig, logger: Logger): FastifyI
   refuseOtherMethods(app, '/cluster', ['GET', 'HEAD']);
   registerCopyRoutes(app, config);
   const pauses = new PauseBook();
-  registerFaultRoutes(app, { config, table: faults, sync, link, pauses, emit: events.emit });
+  const regions = () => Object.fromEntries(Object.values(view.snapshot().nodes).map((n) => [n.id, 'region' in n ? n.region : undefined]));
+  registerFaultRoutes(app, { config, table: faults, sync, link, pauses, regions, emit: events.emit });
 
   // GET /events is a WebSocket route: its plugin must be loaded before the route is declared.
   void app.register(websocket, { options: { maxPayload: 64 * 1024 } });

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandling, serverOptions } from '../../../shared/http-server.ts';
 import { limits } from '../../../shared/limits.ts';
 import type { DataNode } from './data-node.ts';
+import { installClientRegion } from './http/client-region.ts';
 import { registerClientRoutes } from './http/client-routes.ts';
 import { registerFaultRoutes } from './http/fault-routes.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
@@ -20,6 +21,8 @@ export async function buildNodeApp(node: DataNode): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   // Fault rules act on this node's answers to peers (and WebSocket handshakes): before any route.
   node.link.installHooks(app);
+  // x-client-region: a client's simulated distance under the WAN profile.
+  installClientRegion(app, node);
   registerInternalRoutes(app, node);
   registerFaultRoutes(app, node);
   registerTrafficRoutes(app, node);

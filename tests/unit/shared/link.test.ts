@@ -193,3 +193,26 @@ describe('Link over WebSocket', () => {
     expect((await connect(2000)).opened).toBe(true);
   });
 });
+
+describe('Link with fractional latency (the WAN profile\'s 0.5 ms inside a region)', () => {
+  it('delays HTTP and WebSocket traffic by a fraction of a ms without losing or reordering anything', async () => {
+    const b = await serverB();
+    const a = clientA();
+    const halfMs = rule({ kind: 'latency', from: 'a', to: 'b', ms: 0.5, jitterMs: 0.05 });
+    expect(halfMs.description).toBe('0.5±0.05 ms from a to b');
+    a.setRules([halfMs]);
+    const http = await timed(() => a.request('b', `${b.url}/echo`, { method: 'GET', timeoutMs: 2000 }));
+    expect((http.result as { statusCode: number }).statusCode).toBe(200);
+    expect(http.ms).toBeGreaterThanOrEqual(0.45);
+
+    const socket = a.connectWebSocket('b', `${b.url.replace('http', 'ws')}/ws`, { headers: { 'x-mirrorlab-node': 'a' }, handshakeTimeout: 1000 });
+    await new Promise((resolve) => socket.once('open', resolve));
+    const server = await waitFor(() => b.sockets[0], { what: 'the server socket' });
+    const received: string[] = [];
+    server.on('message', (data) => received.push(String(data)));
+    for (let i = 0; i < 50; i++) a.send(socket, 'b', String(i));
+    await waitFor(() => received.length === 50, { what: '50 messages', timeoutMs: 3000 });
+    expect(received).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+    socket.terminate();
+  });
+});

@@ -100,6 +100,12 @@ function applyRecorded(event) {
       state.faults.clear();
       redraw.topology = true;
       break;
+    case 'fault-profile':
+      // A profile replaces the previous profile's rules at once.
+      for (const fault of event.removed ?? []) state.faults.delete(fault.id);
+      for (const fault of event.added ?? []) state.faults.set(fault.id, fault);
+      redraw.topology = true;
+      break;
     case 'node-paused':
       state.pausedUntil.set(event.nodeId, Date.now() + (event.ms ?? 0));
       redraw.topology = true;

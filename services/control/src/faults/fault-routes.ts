@@ -15,6 +15,8 @@ import { PARTITION_MODES, type Parsed, parseLatency, parseLoss, parsePartition, 
 import type { FaultSync } from './fault-sync.ts';
 import type { FaultTable } from './fault-table.ts';
 import type { PauseBook } from './pause-book.ts';
+import { parseProfile, profileValid } from './fault-profile.ts';
+import { profileRules } from '../../../../shared/wan-profile.ts';
 
 export interface FaultRoutesContext {
   config: ControlConfig;
@@ -23,6 +25,8 @@ export interface FaultRoutesContext {
   link: Link;
   // Pauses sent, so a reset knows whom to wait for.
   pauses: PauseBook;
+  // The region each node's last status reported (for the WAN profile's defaults).
+  regions: () => Record<string, unknown>;
   emit: (type: string, fields: Record<string, unknown>) => void;
 }
 
@@ -32,10 +36,12 @@ export function faultNames(config: ControlConfig): string[] {
 }
 
 export function registerFaultRoutes(app: FastifyInstance, ctx: FaultRoutesContext): void {
-  const names = faultNames(ctx.config);
-  const valid = { names, modes: PARTITION_MODES, msMax: limits.latencyMsMax, rate: { min: 0, max: 1 } };
+  // Names are read per request: a node that registers later is a valid name from then on.
+  const validOf = (names: string[]) => ({ names, modes: PARTITION_MODES, msMax: limits.latencyMsMax, rate: { min: 0, max: 1 } });
 
   const create = (parse: (body: unknown, names: readonly string[]) => Parsed<RuleDraft>) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const names = faultNames(ctx.config);
+    const valid = validOf(names);
     const parsed = parse(request.body, names);
     if (!parsed.ok) throw badFaultError(parsed.problems, valid);
     if (ctx.table.full) throw tooManyFaultsError(limits.faultRulesMax);
@@ -50,7 +56,22 @@ export function registerFaultRoutes(app: FastifyInstance, ctx: FaultRoutesContex
   app.post('/faults/partition', create(parsePartition));
   for (const kind of ['latency', 'loss', 'partition']) refuseOtherMethods(app, `/faults/${kind}`, ['POST']);
 
-  app.get('/faults', async () => ({ faults: ctx.table.list(), count: ctx.table.list().length, hash: ctx.table.hash }));
+  app.post('/faults/profile', async (request, reply) => {
+    const snapshot = ctx.regions();
+    const parsed = parseProfile(request.body, ctx.config.peers.map((p) => ({ id: p.id, region: snapshot[p.id] })));
+    if (!parsed.ok) throw badFaultError(parsed.problems, profileValid);
+    const drafts = profileRules(parsed.value.name, parsed.value.regions);
+    if (!ctx.table.fitsProfile(drafts.length)) throw tooManyFaultsError(limits.faultRulesMax);
+    const { removed, added } = await ctx.table.replaceProfile(drafts);
+    const delivery = await ctx.sync.pushAll();
+    const { name, regions, sources } = parsed.value;
+    ctx.emit('fault-profile', { profile: name, regions, added, removed, ...delivery });
+    reply.code(201);
+    return { profile: name, regions, sources, faults: added, replaced: removed.map((r) => r.id), ...delivery };
+  });
+  refuseOtherMethods(app, '/faults/profile', ['POST']);
+
+  app.get('/faults', async () => ({ faults: ctx.table.list(), count: ctx.table.list().length, hash: ctx.table.hash, profile: ctx.table.profile() }));
   app.delete('/faults', async () => {
     const removed = await ctx.table.clear();
     const delivery = await ctx.sync.pushAll();

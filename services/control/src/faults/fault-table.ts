@@ -6,7 +6,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { describeRule, type FaultRule, ruleTableHash, ruleTableProblems } from '../../../../shared/fault-rules.ts';
+import { describeRule, type FaultRule, type LatencyRule, ruleTableHash, ruleTableProblems } from '../../../../shared/fault-rules.ts';
 import type { RuleDraft } from './fault-requests.ts';
 
 interface PersistedTable {
@@ -92,6 +92,37 @@ export class FaultTable {
     return rule;
   }
 
+  // Puts a profile's rules in place of the previous profile's (profiles replace, never stack);
+  // the other rules stay. Throws when the table would hold more than its bound.
+  async replaceProfile(drafts: readonly RuleDraft[], now = new Date()): Promise<{ removed: FaultRule[]; added: FaultRule[] }> {
+    const removed = this.rules.filter(isProfileRule);
+    const kept = this.rules.filter((r) => !isProfileRule(r));
+    if (kept.length + drafts.length > this.options.rulesMax) throw new Error(`the fault table would hold ${kept.length + drafts.length} rules, more than ${this.options.rulesMax}`);
+    const added = drafts.map((draft) => ({ ...draft, id: `f${this.nextId++}`, createdAt: now.toISOString(), description: describeRule(draft) }) as FaultRule);
+    this.rules = [...kept, ...added];
+    await this.commit();
+    return { removed, added };
+  }
+
+  // Room for a profile of `count` rules, once the current profile's rules are gone.
+  fitsProfile(count: number): boolean {
+    return this.rules.filter((r) => !isProfileRule(r)).length + count <= this.options.rulesMax;
+  }
+
+  // The active profile, read from its rules: its name and the region of every node it names.
+  profile(): { name: string; regions: Record<string, string> } | null {
+    const rules = this.rules.filter(isProfileRule) as LatencyRule[];
+    const first = rules[0];
+    if (!first?.profile) return null;
+    const regions: Record<string, string> = {};
+    for (const rule of rules) {
+      if (!rule.regions) continue;
+      regions[rule.from] = rule.regions[0];
+      regions[rule.to] = rule.regions[1];
+    }
+    return { name: first.profile, regions };
+  }
+
   // Removes every rule (heal all); returns what was removed.
   async clear(): Promise<FaultRule[]> {
     const removed = this.rules;
@@ -117,4 +148,8 @@ export class FaultTable {
     this.writing = write.catch((error) => this.options.logger.error({ err: error }, 'cannot persist the fault rules'));
     await this.writing;
   }
+}
+
+function isProfileRule(rule: FaultRule): boolean {
+  return rule.kind === 'latency' && rule.profile !== undefined;
 }
