@@ -3,7 +3,8 @@
 //
 // Environment (all optional):
 //   DATA_ROOT=.data      each service keeps `<DATA_ROOT>/<id>/`; relative to the repository root
-//   PORT_BASE=7000       control's port; primary, mirror, replica-1, replica-2 follow at +1..+4
+//   PORT_BASE=7000       control's port; primary, mirror, replica-1, replica-2 follow at +1..+4, and
+//                        replica-3 (not started here: `npm run node -- start replica-3`) at +5
 //   CLUSTER_SECRET=...   the internal-route secret (default: the development secret)
 //   LOG_LEVEL, FSYNC, HEARTBEAT_MS, ...  passed through to every service
 //
@@ -20,7 +21,7 @@ import { ClusterProcesses, describeProcessEvent, type ProcessEvent } from './lib
 import { serveLauncherEndpoint } from './lib/launcher-endpoint.ts';
 import { launcherPlan, readLauncherSettings, type LauncherSettings } from './lib/launcher-settings.ts';
 import { formatLogLine } from './lib/log-line.ts';
-import type { ClusterPlan } from '../shared/topology.ts';
+import { launcherTopology, type ClusterPlan } from '../shared/topology.ts';
 
 // How long the services get to answer /health before the launcher says which did not.
 const HEALTH_DEADLINE_MS = 30_000;
@@ -95,7 +96,7 @@ async function answersHealth(url: string): Promise<boolean> {
 // Waits until every service answers /health, the deadline passes, or nothing is left that could
 // still come up (every missing service is down for good). Resolves the ids that never answered.
 async function waitUntilHealthy(processes: ClusterProcesses, plan: ClusterPlan, isStopping: () => boolean): Promise<string[]> {
-  const waiting = new Set(processes.ids());
+  const waiting = new Set(processes.defaultIds());
   const deadline = Date.now() + HEALTH_DEADLINE_MS;
   while (waiting.size > 0 && Date.now() < deadline && !isStopping()) {
     for (const id of [...waiting]) if (await answersHealth(plan.urls[id] ?? '')) waiting.delete(id);
@@ -106,12 +107,14 @@ async function waitUntilHealthy(processes: ClusterProcesses, plan: ClusterPlan, 
 }
 
 function printReady(terminal: Terminal, plan: ClusterPlan, settings: LauncherSettings): void {
+  const extraIds = launcherTopology.filter((s) => s.extra).map((s) => s.id);
   const width = Math.max(...Object.keys(plan.urls).map((id) => id.length));
   const lines = [
     'mirrorlab is up:',
-    ...Object.entries(plan.urls).map(([id, url]) => `  ${id.padEnd(width)}  ${url}`),
+    ...Object.entries(plan.urls).filter(([id]) => !extraIds.includes(id)).map(([id, url]) => `  ${id.padEnd(width)}  ${url}`),
     `data under ${settings.dataRoot}/<id>/`,
     'npm run node -- kill|stop|start <id>   acts on one service; Ctrl-C stops everything',
+    `not started: ${extraIds.map((id) => `${id} (${plan.urls[id]})`).join(', ')}; npm run node -- start <id> adds it to the running cluster`,
   ];
   terminal.say(lines.join('\n'));
 }
@@ -119,7 +122,7 @@ function printReady(terminal: Terminal, plan: ClusterPlan, settings: LauncherSet
 function reportUnhealthy(terminal: Terminal, processes: ClusterProcesses, missing: string[]): void {
   const lines = missing.map((id) => `  ${id}: ${processes.state(id).replace('_', ' ')}; last lines:\n${lastLines(processes, id)}`);
   terminal.say(`not answering /health after startup:\n${lines.join('\n')}`);
-  if (processes.ids().every((id) => processes.state(id) === 'down')) fail('no service is running; see the errors above');
+  if (processes.defaultIds().every((id) => processes.state(id) === 'down')) fail('no service is running; see the errors above');
   terminal.say('the others keep running; Ctrl-C stops everything');
 }
 
@@ -187,6 +190,7 @@ async function main(): Promise<void> {
   await mkdir(settings.dataRoot, { recursive: true });
   const processes = new ClusterProcesses({
     plan,
+    topology: launcherTopology,
     onLine: (id, line) => terminal.print(id, formatLogLine(line, { color })),
     onEvent: (event) => terminal.print(event.id, eventText(event)),
   });
@@ -202,7 +206,7 @@ async function main(): Promise<void> {
     await closeEndpoint(endpoint, settings);
   });
 
-  terminal.say(`starting ${processes.ids().join(', ')}`);
+  terminal.say(`starting ${processes.defaultIds().join(', ')}`);
   await processes.startAll();
   const missing = await waitUntilHealthy(processes, plan, () => lifecycle.stopping);
   if (lifecycle.stopping) return;

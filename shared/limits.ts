@@ -98,6 +98,12 @@ export const limits = {
   resetWaitMsMax: 30_000,
   resetPauseWaitMsMax: 30_000,
   resetPollMs: 100,
+  // Data nodes control knows (PEERS and the ones that registered later). The WAN profile puts a
+  // rule on every pair: 12 nodes make 66 rules, within faultRulesMax.
+  membersMax: 12,
+  // A node retries its registration with control this often, at most this many times.
+  memberRegisterRetryMs: 1000,
+  memberRegisterAttemptsMax: 60,
 
   // Link layer (fault injection, shared/link.ts)
   // An answer held back by a drop or loss rule waits at most this long for the requester to give

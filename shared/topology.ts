@@ -10,6 +10,10 @@ export interface ServiceSpec {
   port: number;
   role?: NodeRole;
   region?: string;
+  // A node that joins a running cluster: started only on request (`npm run node -- start
+  // replica-3`, compose's `extra` profile), and left out of the others' PEERS — it registers
+  // itself with control, which tells the other nodes its URL (membership).
+  extra?: boolean;
 }
 
 export const CONTROL_ID = 'control';
@@ -21,6 +25,10 @@ export const defaultTopology: readonly ServiceSpec[] = [
   { id: 'replica-1', kind: 'node', role: 'replica', port: 7003, region: 'eu' },
   { id: 'replica-2', kind: 'node', role: 'replica', port: 7004, region: 'us' },
 ];
+
+// The nodes that join later; `launcherTopology` is what the local launcher can run.
+export const extraServices: readonly ServiceSpec[] = [{ id: 'replica-3', kind: 'node', role: 'replica', port: 7005, region: 'ap', extra: true }];
+export const launcherTopology: readonly ServiceSpec[] = [...defaultTopology, ...extraServices];
 
 export const DEFAULT_CLUSTER_SECRET = 'mirrorlab-dev-secret';
 
@@ -71,7 +79,8 @@ export function serviceEnv(
     NODE_ID: service.id,
     PORT: String(plan.ports[service.id]),
     HOST: plan.host,
-    PEERS: peersValue(plan, topology),
+    // An extra node is in no one's PEERS but its own: the others learn of it through control.
+    PEERS: peersValue(plan, topology.filter((s) => !s.extra || s.id === service.id)),
     CONTROL_URL: plan.urls[CONTROL_ID] ?? '',
     CLUSTER_SECRET: plan.secret,
     DATA_DIR: `${plan.dataRoot}/${service.id}`,

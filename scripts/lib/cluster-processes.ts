@@ -104,8 +104,13 @@ export class ClusterProcesses {
     return [...this.service(id).lines];
   }
 
+  // The services a whole-cluster start runs: every one but the extra nodes, which join later.
+  defaultIds(): string[] {
+    return [...this.services.values()].filter((s) => !s.spec.extra).map((s) => s.spec.id);
+  }
+
   async startAll(): Promise<void> {
-    await Promise.all(this.ids().map((id) => this.start(id)));
+    await Promise.all(this.defaultIds().map((id) => this.start(id)));
   }
 
   // Starts the service unless it runs; resolves with its pid once the OS has spawned it. A manual

@@ -3,11 +3,12 @@
 //
 //   DATA_ROOT   where each service keeps `<DATA_ROOT>/<id>/` (default `.data`, relative paths are
 //               taken from the repository root); the launcher's socket is `<DATA_ROOT>/launcher.sock`
-//   PORT_BASE   control's port; the data nodes follow at +1..+4 (default 7000, i.e. ports 7000–7004)
+//   PORT_BASE   control's port; the data nodes follow at +1..+4 and replica-3, started only on
+//               request, at +5 (default 7000, i.e. ports 7000–7005)
 //   CLUSTER_SECRET  the internal-route secret handed to every service (default: the dev secret)
 
 import path from 'node:path';
-import { DEFAULT_CLUSTER_SECRET, defaultTopology, planCluster, type ClusterPlan } from '../../shared/topology.ts';
+import { DEFAULT_CLUSTER_SECRET, launcherTopology, planCluster, type ClusterPlan } from '../../shared/topology.ts';
 import { REPO_ROOT } from './cluster-processes.ts';
 
 export interface LauncherSettings {
@@ -46,13 +47,13 @@ export function readLauncherSettings(env: Env): { ok: true; settings: LauncherSe
   return { ok: true, settings: { dataRoot, portBase, secret, socketPath } };
 }
 
-// The default topology shifted to PORT_BASE, on the loopback interface.
+// The launcher's topology (with replica-3) shifted to PORT_BASE, on the loopback interface.
 export function launcherPlan(settings: LauncherSettings): ClusterPlan {
   const ports: Record<string, number> = {};
-  for (const service of defaultTopology) ports[service.id] = settings.portBase + (service.port - DEFAULT_PORT_BASE);
-  return planCluster({ host: '127.0.0.1', ports, dataRoot: settings.dataRoot, secret: settings.secret });
+  for (const service of launcherTopology) ports[service.id] = settings.portBase + (service.port - DEFAULT_PORT_BASE);
+  return planCluster({ host: '127.0.0.1', ports, dataRoot: settings.dataRoot, secret: settings.secret, topology: launcherTopology });
 }
 
 function topologyPortSpan(): number {
-  return Math.max(...defaultTopology.map((s) => s.port)) - DEFAULT_PORT_BASE;
+  return Math.max(...launcherTopology.map((s) => s.port)) - DEFAULT_PORT_BASE;
 }

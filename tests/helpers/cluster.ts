@@ -58,7 +58,8 @@ const STOP_TIMEOUT_MS_DEFAULT = 5000;
 
 export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
   const topology = options.topology ?? defaultTopology;
-  const services = options.services ?? topology.map((s) => s.id);
+  // Extra nodes (replica-3) join later: a test starts them itself with cluster.start(id).
+  const services = options.services ?? topology.filter((s) => !s.extra).map((s) => s.id);
   const ports = await freePorts(topology.length);
   const portById = Object.fromEntries(topology.map((s, i) => [s.id, ports[i] as number]));
   const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'mirrorlab-test-'));

@@ -16,6 +16,8 @@ import { loadNodeConfig } from '../../services/node/src/config.ts';
 import {
   DEFAULT_CLUSTER_SECRET,
   defaultTopology,
+  extraServices,
+  launcherTopology,
   serviceCommand,
   serviceEnv,
   type ClusterPlan,
@@ -49,11 +51,11 @@ interface ComposeFile {
 const read = (file: string): string => readFileSync(path.join(REPO_ROOT, file), 'utf8');
 const compose = parse(read('docker-compose.yml'), { merge: true }) as ComposeFile;
 
-// The service that joins at run time (`docker compose --profile extra up replica-3`). It is not in
-// the launcher's topology; its spec lives here and in the compose file only.
+// The service that joins at run time (`docker compose --profile extra up replica-3`, locally
+// `npm run node -- start replica-3`): the topology's extra node.
 const EXTRA_PROFILE = 'extra';
-const extraReplica: ServiceSpec = { id: 'replica-3', kind: 'node', role: 'replica', port: 7005, region: 'ap' };
-const extraTopology: readonly ServiceSpec[] = [...defaultTopology, extraReplica];
+const extraReplica = extraServices[0] as ServiceSpec;
+const extraTopology: readonly ServiceSpec[] = launcherTopology;
 
 // Compose's plan: containers listen on every interface, reach each other by service name, keep
 // their data under /data (the volume), and publish the topology's ports unchanged.

@@ -27,12 +27,18 @@ import { registerFaultRoutes } from './faults/fault-routes.ts';
 import { FaultSync } from './faults/fault-sync.ts';
 import { FaultTable } from './faults/fault-table.ts';
 import { PauseBook } from './faults/pause-book.ts';
+import { Membership, registerMemberRoutes } from './membership.ts';
 import { createControlMetrics, registerMetricsRoute } from './metrics.ts';
 import { ClusterReset, registerResetRoutes } from './reset/cluster-reset.ts';
 import { Witness } from './witness/witness.ts';
 import { registerWitnessRoutes } from './witness/witness-routes.ts';
 
-export function buildControlApp(config: ControlConfig, logger: Logger): FastifyInstance {
+export function buildControlApp(bootConfig: ControlConfig, logger: Logger): FastifyInstance {
+  // The members: PEERS and every node that registered later. `config.peers` below is their live
+  // list, so every module sees a new member from its next use on.
+  const members = new Membership({ configured: bootConfig.peers, dataDir: bootConfig.dataDir, membersMax: limits.membersMax, logger: logger.child({ component: 'members' }) });
+  const config: ControlConfig = { ...bootConfig, peers: members.peers };
+
   // Control's request bodies are small (fault rules, modes); the shared body bound is ample.
   const app = Fastify(serverOptions(logger, limits.bodyBytesMax));
   installErrorHandling(app);
@@ -79,6 +85,7 @@ export function buildControlApp(config: ControlConfig, logger: Logger): FastifyI
   // Poll from the moment the app is ready, not from the first request, so /cluster is warm; the
   // persisted fault rules are back in force before the first round.
   app.addHook('onReady', async () => {
+    await members.load();
     await faults.load();
     void view.start();
   });
@@ -122,6 +129,7 @@ export function buildControlApp(config: ControlConfig, logger: Logger): FastifyI
     await witness.load();
   });
   registerWitnessRoutes(app, witness, config.clusterSecret);
+  registerMemberRoutes(app, { members, secret: config.clusterSecret, witness: () => { const { epoch, primaryId, mirrorId } = witness.view(); return { epoch, primaryId, mirrorId }; }, emit: events.emit });
 
   // POST /cluster/reset: back to the starting point (heals, modes, roles), without touching data.
   const reset = new ClusterReset({ config, table: faults, sync, witness, pauses, emit: events.emit, logger: logger.child({ component: 'reset' }) });

@@ -5,7 +5,12 @@ import { DEFAULT_CLUSTER_SECRET, defaultTopology, planCluster, peersValue } from
 
 export interface Peer {
   id: string;
+  // As the other processes reach it.
   url: string;
+  // What a node told control when it registered (membership.ts); absent for a PEERS entry that
+  // has not registered yet.
+  publicUrl?: string;
+  region?: string;
 }
 
 export interface ControlConfig {

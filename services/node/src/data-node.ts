@@ -19,6 +19,7 @@ import type { CopyMode, NodeRole } from '../../../shared/topology.ts';
 import type { NodeConfig } from './config.ts';
 import { errors } from './errors.ts';
 import type { LogContext } from './logger.ts';
+import { mergeMembers } from './membership.ts';
 import { createNodeMetrics } from './metrics.ts';
 import { MirrorReceiver } from './mirroring/receiver.ts';
 import { NodeEvents } from './node-events.ts';
@@ -80,6 +81,7 @@ export class DataNode {
       logger: logger.child({ component: 'witness-client' }),
       describe: () => ({ role: this.role, epoch: this.epoch, lsn: this.store.lastLsn, mirrorId: this.primary?.mirrorId ?? this.persisted.mirrorId }),
       onView: (view, sentAt) => this.onWitnessView(view, sentAt),
+      onMembers: (members) => mergeMembers(config, members, logger),
     });
     this.failoverMonitor = new FailoverMonitor(this);
   }

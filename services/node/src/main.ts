@@ -5,6 +5,7 @@ import { ConfigError, loadNodeConfig } from './config.ts';
 import { buildNodeApp } from './app.ts';
 import { DataNode } from './data-node.ts';
 import { createNodeLogger, type LogContext } from './logger.ts';
+import { registerWithControl } from './membership.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
   }
   await app.listen({ host: config.host, port: config.port });
   crashPointsRunning();
+  // Membership: control learns of this node (a node added later appears in its view and levers).
+  void registerWithControl(config, logger, () => ({ role: node.role }));
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

@@ -105,7 +105,7 @@ export class ResetRun {
     const removed = await this.ctx.table.clear();
     const delivery = await this.ctx.sync.pushAll();
     this.ctx.emit('faults-cleared', { faults: removed, ...delivery, by: 'reset' });
-    const pending = delivery.pending.length > 0 ? `; ${delivery.pending.join(', ')} get the empty table when they answer again` : '';
+    const pending = delivery.pending.length > 0 ? `; the empty table reaches ${delivery.pending.join(', ')} once they answer again` : '';
     this.step('heal-faults', `removed ${removed.length} fault rule(s): ${removed.map((r) => r.id).join(', ')}${pending}`);
   }
 
@@ -117,7 +117,7 @@ export class ResetRun {
       const waitMs = this.leftMs(limits.resetPauseWaitMsMax);
       const seconds = Math.ceil(leftMs / 1000);
       if (leftMs > waitMs) {
-        this.needs(`${pause.nodeId} is paused for another ${seconds} s (its event loop is stopped); wait it out, then reset again`, `sleep ${seconds} && npm run reset`);
+        this.needs(`${pause.nodeId} is paused for another ${seconds} s (its event loop is stopped)`, `sleep ${seconds} && npm run reset`);
         continue;
       }
       const started = Date.now();

@@ -25,6 +25,9 @@ export interface WitnessView {
   epoch: number;
   primaryId: string | null;
   mirrorId: string | null;
+  // Every member's URLs (as peers reach it, as clients do): a node merges the ones it lacks into
+  // its peers, so a node that joined later can be the primary's mirror or a new primary.
+  members: Record<string, { url: string; publicUrl: string }>;
 }
 
 // A decision the witness refuses. Every refusal is definite: it comes before the witness changed
@@ -63,7 +66,8 @@ export class Witness {
 
   view(): WitnessView {
     const { epoch, primaryId, mirrorId } = this.store.record;
-    return { epoch, primaryId, mirrorId };
+    const members = Object.fromEntries(this.config.peers.map((p) => [p.id, { url: p.url, publicUrl: p.publicUrl ?? p.url }]));
+    return { epoch, primaryId, mirrorId, members };
   }
 
   // How long ago the witness heard `id`; since control started if never.

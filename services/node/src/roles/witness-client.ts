@@ -22,6 +22,8 @@ export interface WitnessClientContext {
   describe: () => { role: string; epoch: number; lsn: number; mirrorId: string | null };
   // The witness answered a request sent at `sentAt` with its view.
   onView: (view: WitnessView, sentAt: number) => void;
+  // The view's member list (id -> URLs), before onView: a new mirror must be reachable first.
+  onMembers?: (members: unknown) => void;
 }
 
 export class WitnessClient {
@@ -85,6 +87,7 @@ export class WitnessClient {
     }
     if (this.unreachableSince !== 0) this.ctx.logger.info({ silentMs: Date.now() - this.unreachableSince }, 'the witness answers again');
     this.unreachableSince = 0;
+    this.ctx.onMembers?.(answer.body?.members);
     this.ctx.onView(viewOf(answer.body), sentAt);
   }
 
