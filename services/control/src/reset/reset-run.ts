@@ -34,6 +34,8 @@ export interface ResetContext {
   sync: FaultSync;
   witness: Witness;
   pauses: PauseBook;
+  // The primary of control's cached view (GET /cluster, the dashboard), which polls on its own.
+  viewPrimary: () => string | null;
   emit: (type: string, fields: Record<string, unknown>) => void;
   logger: Logger;
 }
@@ -280,6 +282,11 @@ export class ResetRun {
     const behind = replicas.filter((s) => !s.connected || s.appliedLsn < target).map((s) => s.id);
     if (mirror.state !== 'synchronized' || mirror.mode !== 'sync' || behind.length > 0) {
       progress.last = `the mirror ${mirror.id} is ${mirror.state} (${mirror.mode}); ${behind.join(', ') || 'no replica'} behind LSN ${target}`;
+      return null;
+    }
+    // A 200 means what a person looks at next agrees too: GET /cluster is a poll round behind.
+    if (this.ctx.viewPrimary() !== primary.id) {
+      progress.last = `control's view (GET /cluster) does not show ${primary.id} as primary yet`;
       return null;
     }
     return `${primary.id} is primary at epoch ${primary.epoch}; ${mirror.id} its synchronized sync mirror; ${replicas.map((s) => s.id).join(', ') || 'no replica'} caught up to LSN ${target}`;
