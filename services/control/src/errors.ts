@@ -15,6 +15,8 @@ export const controlErrorCodes = {
   badLoad: 'bad_load',
   badReset: 'bad_reset',
   resetIncomplete: 'reset_incomplete',
+  badMember: 'bad_member',
+  tooManyMembers: 'too_many_members',
 } as const;
 
 // A request named a node control does not know; the answer lists the valid ids so the caller can
@@ -68,4 +70,13 @@ export function badResetError(problems: readonly string[], valid: Record<string,
 export function resetIncompleteError(todo: ReadonlyArray<{ what: string; command: string }>, extra: Record<string, unknown>): ApiError {
   const message = `the reset could not finish: ${todo.map((t) => t.what).join('; ')}; run the command of each todo item, then reset again`;
   return new ApiError(controlErrorCodes.resetIncomplete, 409, message, true, { todo, ...extra });
+}
+
+// POST /internal/members with a registration control cannot take.
+export function badMemberError(problems: readonly string[]): ApiError {
+  return new ApiError(controlErrorCodes.badMember, 400, problems.join('; '), true, { valid: { fields: ['id', 'url', 'publicUrl', 'region', 'role', 'filter'] } });
+}
+
+export function tooManyMembersError(max: number): ApiError {
+  return new ApiError(controlErrorCodes.tooManyMembers, 409, `control knows ${max} data nodes already, the most it keeps; a node joins only in place of one in PEERS`);
 }

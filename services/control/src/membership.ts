@@ -10,9 +10,10 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { ApiError, checkClusterSecret, refuseOtherMethods } from '../../../shared/http-server.ts';
+import { checkClusterSecret, refuseOtherMethods } from '../../../shared/http-server.ts';
 import { HEADER_NODE_ID } from '../../../shared/protocol.ts';
 import type { Peer } from './config.ts';
+import { badMemberError, tooManyMembersError } from './errors.ts';
 
 export interface Registration {
   id: string;
@@ -63,10 +64,10 @@ export class Membership {
     const problems = registrationProblems(body);
     const entry = body as Registration;
     if (problems.length === 0 && entry.id !== sender) problems.push(`id "${entry.id}" is not the sender "${sender}"`);
-    if (problems.length > 0) throw new ApiError('bad_member', 400, problems.join('; '), true, { valid: { fields: ['id', 'url', 'publicUrl', 'region', 'role', 'filter'] } });
+    if (problems.length > 0) throw badMemberError(problems);
     const joined = !this.peers.some((p) => p.id === entry.id);
     if (joined && this.peers.length >= this.options.membersMax) {
-      throw new ApiError('too_many_members', 409, `control knows ${this.options.membersMax} data nodes already, the most it keeps`);
+      throw tooManyMembersError(this.options.membersMax);
     }
     const member = this.apply(entry);
     await this.persist();

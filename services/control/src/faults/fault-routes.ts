@@ -56,21 +56,6 @@ export function registerFaultRoutes(app: FastifyInstance, ctx: FaultRoutesContex
   app.post('/faults/partition', create(parsePartition));
   for (const kind of ['latency', 'loss', 'partition']) refuseOtherMethods(app, `/faults/${kind}`, ['POST']);
 
-  app.post('/faults/profile', async (request, reply) => {
-    const snapshot = ctx.regions();
-    const parsed = parseProfile(request.body, ctx.config.peers.map((p) => ({ id: p.id, region: snapshot[p.id] })));
-    if (!parsed.ok) throw badFaultError(parsed.problems, profileValid);
-    const drafts = profileRules(parsed.value.name, parsed.value.regions);
-    if (!ctx.table.fitsProfile(drafts.length)) throw tooManyFaultsError(limits.faultRulesMax);
-    const { removed, added } = await ctx.table.replaceProfile(drafts);
-    const delivery = await ctx.sync.pushAll();
-    const { name, regions, sources } = parsed.value;
-    ctx.emit('fault-profile', { profile: name, regions, added, removed, ...delivery });
-    reply.code(201);
-    return { profile: name, regions, sources, faults: added, replaced: removed.map((r) => r.id), ...delivery };
-  });
-  refuseOtherMethods(app, '/faults/profile', ['POST']);
-
   app.get('/faults', async () => ({ faults: ctx.table.list(), count: ctx.table.list().length, hash: ctx.table.hash, profile: ctx.table.profile() }));
   app.delete('/faults', async () => {
     const removed = await ctx.table.clear();
@@ -90,15 +75,33 @@ export function registerFaultRoutes(app: FastifyInstance, ctx: FaultRoutesContex
   });
   refuseOtherMethods(app, '/faults/:id', ['DELETE']);
 
+  registerProfileRoute(app, ctx);
   registerNodeLevers(app, ctx);
+}
+
+// POST /faults/profile: the WAN profile's rules in place of the previous profile's.
+function registerProfileRoute(app: FastifyInstance, ctx: FaultRoutesContext): void {
+  app.post('/faults/profile', async (request, reply) => {
+    const snapshot = ctx.regions();
+    const parsed = parseProfile(request.body, ctx.config.peers.map((p) => ({ id: p.id, region: snapshot[p.id] })));
+    if (!parsed.ok) throw badFaultError(parsed.problems, profileValid);
+    const drafts = profileRules(parsed.value.name, parsed.value.regions);
+    if (!ctx.table.fitsProfile(drafts.length)) throw tooManyFaultsError(limits.faultRulesMax);
+    const { removed, added } = await ctx.table.replaceProfile(drafts);
+    const delivery = await ctx.sync.pushAll();
+    const { name, regions, sources } = parsed.value;
+    ctx.emit('fault-profile', { profile: name, regions, added, removed, ...delivery });
+    reply.code(201);
+    return { profile: name, regions, sources, faults: added, replaced: removed.map((r) => r.id), ...delivery };
+  });
+  refuseOtherMethods(app, '/faults/profile', ['POST']);
 }
 
 // POST /nodes/:id/pause {"ms"} and POST /nodes/:id/crash: forwarded to the node's internal levers.
 function registerNodeLevers(app: FastifyInstance, ctx: FaultRoutesContext): void {
-  const nodeIds = ctx.config.peers.map((p) => p.id);
   const peerOf = (id: string) => {
     const peer = ctx.config.peers.find((p) => p.id === id);
-    if (!peer) throw unknownNodeError(id, nodeIds);
+    if (!peer) throw unknownNodeError(id, ctx.config.peers.map((p) => p.id));
     return peer;
   };
   const forward = async (id: string, lever: 'pause' | 'crash', body: unknown) => {
