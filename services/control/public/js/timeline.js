@@ -34,6 +34,14 @@ export function describeEvent(e) {
       return `fault ${e.fault?.id} removed (${e.fault?.description})`;
     case 'faults-cleared':
       return `all faults healed (${e.faults?.length ?? 0} removed)`;
+    case 'fault-profile':
+      return `${e.profile} profile: ${Object.entries(e.regions ?? {}).map(([id, region]) => `${id} ${region}`).join(', ')} (${e.added?.length ?? 0} rules${e.removed?.length ? `, ${e.removed.length} replaced` : ''})`;
+    case 'member-joined':
+      return `joined the cluster at ${e.url}${e.region ? ` (region ${e.region})` : ''}`;
+    case 'reset-started':
+      return 'reset: back to the starting point';
+    case 'reset-finished':
+      return e.ok ? `reset done in ${e.tookMs} ms (${list(e.steps)})` : `reset incomplete: ${(e.todo ?? []).map((t) => `${t.what} → ${t.command}`).join('; ')}`;
     case 'faults-resent':
       return `${e.nodeId} got the fault table again (${e.rules} rules)`;
     case 'node-paused':

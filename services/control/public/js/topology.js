@@ -41,7 +41,10 @@ function layout() {
     if (was) at.set(was, MIRROR_AT);
   }
   const rest = free();
-  rest.forEach((id, i) => at.set(id, { x: 500 + (i - (rest.length - 1) / 2) * REPLICA_SPACING, y: REPLICA_ROW_Y }));
+  // A node that joined later (replica-3) is one more card in the row: the row tightens to stay
+  // inside the 1000-wide viewBox (three cards fit side by side).
+  const spacing = Math.min(REPLICA_SPACING, (1000 - CARD.w) / Math.max(1, rest.length - 1));
+  rest.forEach((id, i) => at.set(id, { x: 500 + (i - (rest.length - 1) / 2) * spacing, y: REPLICA_ROW_Y }));
   return at;
 }
 
