@@ -15,7 +15,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../scripts/lib/cluster-processes.ts';
 import { launcherPlan, readLauncherSettings } from '../../scripts/lib/launcher-settings.ts';
-import { defaultTopology } from '../../shared/topology.ts';
+import { defaultTopology, launcherTopology } from '../../shared/topology.ts';
 import { getJson, startCluster, waitFor, type TestCluster } from '../helpers/cluster.ts';
 
 // An experiment is meant to take well under 20 s; this bound only stops a hung one.
@@ -38,15 +38,15 @@ interface Launcher {
   stop: () => Promise<void>;
 }
 
-// Five consecutive free ports for PORT_BASE (the launcher wants a contiguous range).
+// Consecutive free ports for PORT_BASE (the launcher wants a contiguous range, replica-3's included).
 async function freePortBase(): Promise<number> {
-  const span = Math.max(...defaultTopology.map((s) => s.port)) - Math.min(...defaultTopology.map((s) => s.port)) + 1;
+  const span = Math.max(...launcherTopology.map((s) => s.port)) - Math.min(...launcherTopology.map((s) => s.port)) + 1;
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 35_000);
     const ports = Array.from({ length: span }, (_, i) => base + i);
     if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
   }
-  throw new Error('found no 5 consecutive free ports in 50 attempts');
+  throw new Error(`found no ${launcherTopology.length} consecutive free ports in 50 attempts`);
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -112,7 +112,8 @@ async function waitForCluster(urls: Record<string, string>, isAlive: () => boole
   const outcome = await waitFor(
     async () => {
       if (!isAlive()) return 'exited' as const;
-      for (const url of Object.values(urls)) if ((await getJson(`${url}/health`, { timeoutMs: 1000 })).status !== 200) return null;
+      // The services `npm start` starts: replica-3 joins only on request.
+      for (const spec of defaultTopology) if ((await getJson(`${urls[spec.id]}/health`, { timeoutMs: 1000 })).status !== 200) return null;
       const status = (await getJson(`${urls.primary}/status`, { timeoutMs: 1000 })).body;
       const connected = status.replicas?.filter((r: { connected: boolean }) => r.connected).length;
       return status.mirror?.state === 'synchronized' && connected === 2 ? ('ready' as const) : null;
