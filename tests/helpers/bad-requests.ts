@@ -324,6 +324,7 @@ const NODE_INTERNAL: readonly InternalRoute[] = [
 const CONTROL_INTERNAL: readonly InternalRoute[] = [
   { method: 'POST', path: '/internal/witness/heartbeat', bodies: ['{}', '{"role":"primary"}', '{"role":"king","epoch":1,"lsn":0}', '{"role":"replica","epoch":"1","lsn":0}', '{"role":"replica","epoch":1,"lsn":0,"mirrorId":{"x":1}}', '{"role":"replica","epoch":1,"lsn":0,"extra":1}'] },
   { method: 'POST', path: '/internal/witness/mirror-state', bodies: ['{}', '{"epoch":1,"synchronized":"yes","seq":1}', '{"epoch":1,"synchronized":true}', '{"epoch":-1,"synchronized":true,"seq":1}', '{"epoch":1,"synchronized":true,"seq":1,"extra":1}'] },
+  { method: 'POST', path: '/internal/members', bodies: ['{}', '{"id":"replica-9"}', '{"id":5,"url":"http://x:1","publicUrl":"http://x:1","region":"","role":"replica","filter":""}', '{"id":"replica-9","url":"http://x:1","publicUrl":"http://x:1","region":"","role":"replica","filter":"","extra":1}'] },
   { method: 'POST', path: '/internal/witness/failover', bodies: ['{}', '{"epoch":1}', '{"epoch":"1","lsn":0}', '{"epoch":1,"lsn":-1}', '{"epoch":1,"lsn":0,"force":true}'] },
 ];
 
@@ -375,7 +376,10 @@ const CONTROL_PATHS: Record<string, readonly string[]> = {
   '/cluster/verify': ['GET'],
   '/cluster/failover': ['POST'],
   '/cluster/mirror': ['POST'],
+  '/cluster/reset': ['POST'],
+  '/cluster/members': ['GET'],
   '/faults': ['GET', 'DELETE'],
+  '/faults/profile': ['POST'],
   '/faults/latency': ['POST'],
   '/faults/loss': ['POST'],
   '/faults/partition': ['POST'],
@@ -400,6 +404,8 @@ function controlBodies(ctx: FuzzContext): Record<string, readonly string[]> {
     '/faults/latency': ['{}', '{"from":"primary","to":"mars","ms":10}', '{"from":"primary","to":"primary","ms":10}', '{"from":"primary","to":"mirror","ms":0}', '{"from":"primary","to":"mirror","ms":600000}', '{"from":"primary","to":"mirror","ms":10,"extra":1}', '{"from":"primary","to":"mirror","ms":"10"}'],
     '/faults/loss': ['{}', '{"from":"primary","to":"mirror","rate":1.5}', '{"from":"primary","to":"mirror","rate":"0.5"}', '{"from":"primary","to":"mirror","rate":-0.1}'],
     '/faults/partition': ['{}', '{"groups":[["primary"]]}', '{"isolate":"mars"}', '{"isolate":"primary","mode":"cut"}', '{"isolate":"primary","groups":[["primary"],["mirror"]]}', '{"groups":[["primary"],["primary"]]}'],
+    '/faults/profile': ['{}', '{"name":"lan"}', '{"name":"wan","regions":{"mirror":"mars"}}', '{"name":"wan","regions":{"pluto":"us"}}', '{"name":"wan","regions":[]}', '{"name":"wan","extra":1}', '"wan"'],
+    '/cluster/reset': ['{"nodeCmd":"kubectl"}', '{"nodeCmd":5}', '{"extra":1}', '[]', '"reset"', 'null'],
     '/load': ['{}', '{"rate":0}', '{"rate":501}', '{"rate":10,"ack":"most"}', '{"rate":"10"}', '{"rate":10,"extra":1}', '{"rate":10,"seconds":0}'],
   };
 }
@@ -461,8 +467,8 @@ const controlBadQuery: Generator = (rng) => {
     ['DELETE', '/faults/f-never', [404]],
     ['DELETE', '/faults/%ZZ', [400]],
     ['DELETE', `/faults/${'f'.repeat(150)}`, [414]],
-    ['POST', '/faults/profile', [405]],
-    ['POST', '/cluster/reset', [404]],
+    ['POST', '/faults/f-weather', [405]],
+    ['POST', '/cluster/rewind', [404]],
     ['GET', '/nodes/mars/explode', [404]],
   ]);
   return make('control', 'control query or path refused', method, target, expect);

@@ -8,9 +8,9 @@
 
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { checkClusterSecret, refuseOtherMethods } from '../../../shared/http-server.ts';
+import { bodySchema, checkClusterSecret, refuseOtherMethods } from '../../../shared/http-server.ts';
 import { HEADER_NODE_ID } from '../../../shared/protocol.ts';
 import type { Peer } from './config.ts';
 import { badMemberError, tooManyMembersError } from './errors.ts';
@@ -133,15 +133,25 @@ function isHttpUrl(value: unknown): boolean {
   }
 }
 
+// What a node sends (services/node/src/membership.ts); the values are checked by register().
+const TEXT = { type: 'string', maxLength: TEXT_CHARS_MAX } as const;
+const registrationBody = bodySchema(
+  { type: 'object', additionalProperties: false, required: ['id', 'url', 'publicUrl', 'region', 'role', 'filter'], properties: { id: TEXT, url: TEXT, publicUrl: TEXT, region: TEXT, role: TEXT, filter: TEXT } },
+  '{"id","url","publicUrl","region","role","filter"}',
+);
+
 // POST /internal/members (a node registers; the cluster secret and the sender's id) and
 // GET /cluster/members (who control knows, and what each said about itself).
 export function registerMemberRoutes(
   app: FastifyInstance,
   ctx: { members: Membership; secret: string; witness: () => { epoch: number; primaryId: string | null; mirrorId: string | null }; emit: (type: string, fields: Record<string, unknown>) => void },
 ): void {
-  app.post('/internal/members', async (request) => {
+  // The secret is checked before the body is parsed, as on every internal route.
+  const onRequest = async (request: FastifyRequest) => {
     const refusal = checkClusterSecret(request, ctx.secret);
     if (refusal) throw refusal;
+  };
+  app.post('/internal/members', { onRequest, ...registrationBody }, async (request) => {
     const sender = request.headers[HEADER_NODE_ID] as string;
     const { member, joined } = await ctx.members.register(sender, request.body);
     if (joined) ctx.emit('member-joined', { nodeId: member.id, url: member.url, region: member.region });
@@ -149,6 +159,7 @@ export function registerMemberRoutes(
     // as a replica when another node holds the one mirror slot.
     return { member, joined, members: ctx.members.urls(), ...ctx.witness() };
   });
+  refuseOtherMethods(app, '/internal/members', ['POST']);
   app.get('/cluster/members', async () => ({ members: ctx.members.describe() }));
   refuseOtherMethods(app, '/cluster/members', ['GET']);
 }

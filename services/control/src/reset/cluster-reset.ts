@@ -53,9 +53,10 @@ export class ClusterReset {
 }
 
 function parseResetBody(body: unknown, fallback: NodeCmd): NodeCmd {
-  if (body === undefined || body === null || body === '') return fallback;
+  // No body at all (curl -X POST): the defaults. Anything sent must be the object below.
+  if (body === undefined) return fallback;
   const valid = { nodeCmd: NODE_CMDS };
-  if (typeof body !== 'object' || Array.isArray(body)) throw badResetError(['send no body, or {"nodeCmd": ...}'], valid);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badResetError(['send no body, or {"nodeCmd": ...}'], valid);
   const problems: string[] = [];
   const record = body as Record<string, unknown>;
   for (const key of Object.keys(record)) if (key !== 'nodeCmd') problems.push(`unknown field "${key}" (fields: nodeCmd)`);
