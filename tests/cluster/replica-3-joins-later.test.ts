@@ -86,5 +86,7 @@ describe('replica-3 joins a running cluster', () => {
     expect(c.logs('primary').some((l) => l.includes('learned member replica-3'))).toBe(true);
     expect((await putJson(`${c.url('primary')}/kv/mirrored-by-replica-3`, 1)).body.ackedBy).toContain('replica-3');
     await waitFor(async () => (await statusOf(c, 'mirror')).role === 'replica', { what: 'mirror to serve as a replica' });
+    // Every node took the witness's announcements (the members travel in heartbeat answers).
+    expect(c.logs('control').filter((l) => l.includes('refused the announcement'))).toEqual([]);
   });
 });

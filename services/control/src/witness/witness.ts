@@ -214,19 +214,27 @@ export class Witness {
   }
 
   // Tells every node the current view at once (heartbeats would carry it within HEARTBEAT_MS).
+  // The announcement carries the roles only: the members travel in every heartbeat's answer, which
+  // each node has heard long before a role names a late member (and /internal/assign takes exactly
+  // these three fields). A node that does not answer learns the view from its next heartbeat; one
+  // that refuses it is logged, since that would be a version skew worth seeing.
   private async announceAll(): Promise<void> {
-    const body = JSON.stringify(this.view());
+    const { epoch, primaryId, mirrorId } = this.view();
+    const body = JSON.stringify({ epoch, primaryId, mirrorId });
     await Promise.all(
-      this.config.peers.map((p) =>
-        this.link
+      this.config.peers.map(async (p) => {
+        const answer = await this.link
           .request(p.id, `${p.url}/internal/assign`, {
             method: 'POST',
             headers: { ...authHeaders(this.config.clusterSecret, this.config.nodeId), 'content-type': 'application/json' },
             body,
             timeoutMs: limits.peerRequestTimeoutMs,
           })
-          .catch(() => undefined),
-      ),
+          .catch(() => null);
+        if (answer && answer.statusCode !== 200) {
+          this.logger.warn({ peer: p.id, status: answer.statusCode, body: answer.body.toString('utf8').slice(0, 300) }, 'a node refused the announcement');
+        }
+      }),
     );
   }
 
