@@ -176,7 +176,7 @@ export class DataNode {
         copyModes: () => ({ mirrorSlot: this.persisted.mirrorSlotMode, replicas: this.persisted.replicaModes }),
         saveCopyModes: (modes) => this.persistOrStop({ mirrorSlotMode: modes.mirrorSlot, replicaModes: modes.replicas }, 'copy modes'),
         onNewerEpoch: (newer, from) => this.onNewerEpoch(newer, from),
-        reportToWitness: (synchronized) => this.witness.reportMirrorState(this.epoch, synchronized),
+        reportToWitness: (mirrorId, synchronized) => this.witness.reportMirrorState(this.epoch, mirrorId, synchronized),
         rollbackMirror: (id, fork) => this.rollbackMirror(id, fork),
         onMirrorState: (from, to, why) => {
           this.events.emit('mirror-state', { mirror: this.primary?.mirrorId, from, to, reason: why });
@@ -442,6 +442,9 @@ export class DataNode {
   // Throws the right refusal when this node does not take writes.
   assertPrimary(path: string): PrimaryRole {
     if (this.primary) return this.primary;
+    // Persisted as primary, machinery not built yet (a transition in progress): a redirect would
+    // point at this very node.
+    if (this.role === 'primary') throw errors.unavailable('this node is becoming the primary; retry in a moment');
     const id = this.primaryId;
     const url = id ? (this.config.publicPeers[id] ?? this.config.peers[id] ?? null) : null;
     throw errors.notPrimary(id, url, url ? `${url}${path}` : null);

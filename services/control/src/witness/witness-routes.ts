@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bodySchema, checkClusterSecret, refuseOtherMethods } from '../../../../shared/http-server.ts';
 import { HEADER_NODE_ID } from '../../../../shared/protocol.ts';
-import type { Witness } from './witness.ts';
+import type { MirrorStateReport, Witness } from './witness.ts';
 
 function sender(request: FastifyRequest, secret: string): string {
   const refusal = checkClusterSecret(request, secret);
@@ -24,7 +24,7 @@ const bodies = {
     fixed({ role: { enum: ['primary', 'mirror', 'replica'] }, epoch: LSN, lsn: LSN, mirrorId: { anyOf: [NODE_ID, { type: 'null' }] } }, ['role', 'epoch', 'lsn']),
     '{"role","epoch","lsn","mirrorId"}',
   ),
-  mirrorState: bodySchema(fixed({ epoch: LSN, synchronized: { type: 'boolean' }, seq: LSN }, ['epoch', 'synchronized', 'seq']), '{"epoch","synchronized","seq"}'),
+  mirrorState: bodySchema(fixed({ epoch: LSN, mirrorId: { type: 'string', minLength: 1, maxLength: 64 }, synchronized: { type: 'boolean' }, seq: LSN }, ['epoch', 'mirrorId', 'synchronized', 'seq']), '{"epoch","mirrorId","synchronized","seq"}'),
   failoverRequest: bodySchema(fixed({ epoch: LSN, lsn: LSN }, ['epoch', 'lsn']), '{"epoch","lsn"}'),
   failover: bodySchema(
     fixed({ to: NODE_ID, force: { type: 'boolean' } }, ['to']),
@@ -45,7 +45,7 @@ export function registerWitnessRoutes(app: FastifyInstance, witness: Witness, se
   );
 
   app.post('/internal/witness/mirror-state', { ...internal, ...bodies.mirrorState }, async (request) =>
-    witness.mirrorState(sender(request, secret), request.body as { epoch: number; synchronized: boolean; seq: number }),
+    witness.mirrorState(sender(request, secret), request.body as MirrorStateReport),
   );
 
   app.post('/internal/witness/failover', { ...internal, ...bodies.failoverRequest }, async (request) =>

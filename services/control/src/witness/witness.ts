@@ -21,6 +21,14 @@ export interface HeartbeatBody {
   mirrorId?: string | null;
 }
 
+export interface MirrorStateReport {
+  epoch: number;
+  // The mirror the report is about (the primary's shipper's).
+  mirrorId: string;
+  synchronized: boolean;
+  seq: number;
+}
+
 export interface WitnessView {
   epoch: number;
   primaryId: string | null;
@@ -105,12 +113,19 @@ export class Witness {
     });
   }
 
-  // The primary reports its mirror synchronized, or asks consent to stop waiting for it.
-  mirrorState(id: string, body: { epoch: number; synchronized: boolean; seq: number }): Promise<{ consent: boolean } & WitnessView> {
+  // The primary reports its mirror synchronized, or asks consent to stop waiting for it. A report
+  // names the mirror it is about: one about a node that no longer holds the slot (it was moved
+  // meanwhile) must not mark the new holder synchronized, or the witness could promote a mirror
+  // that lacks acknowledged writes. Releasing a former holder needs nothing recorded.
+  mirrorState(id: string, body: MirrorStateReport): Promise<{ consent: boolean } & WitnessView> {
     return this.serial(async () => {
       const record = this.store.record;
       if (id !== record.primaryId || body.epoch !== record.epoch) {
         throw new WitnessError('stale_epoch', 409, `${id} is not the primary at epoch ${body.epoch}; the primary is ${record.primaryId} at epoch ${record.epoch}`, { ...this.view() });
+      }
+      if (body.mirrorId !== record.mirrorId) {
+        this.logger.info({ about: body.mirrorId, slot: record.mirrorId, synchronized: body.synchronized }, 'mirror report about a former slot holder ignored');
+        return { consent: !body.synchronized, ...this.view() };
       }
       if (body.seq > record.mirrorReportSeq) {
         await this.store.save({ mirrorSynchronized: body.synchronized, mirrorReportSeq: body.seq });

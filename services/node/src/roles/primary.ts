@@ -35,7 +35,7 @@ export interface PrimaryContext {
   copyModes: () => CopyModes;
   saveCopyModes: (modes: CopyModes) => Promise<void>;
   onNewerEpoch: (epoch: number, from: string) => void;
-  reportToWitness: (synchronized: boolean) => Promise<boolean>;
+  reportToWitness: (mirrorId: string, synchronized: boolean) => Promise<boolean>;
   rollbackMirror: (mirrorId: string, fork: number) => Promise<number | null>;
   onMirrorState: (from: MirrorState, to: MirrorState, reason: string) => void;
   onWrite: (level: string, seconds: number) => void;
@@ -113,7 +113,7 @@ export class PrimaryRole {
               onNewerEpoch: ctx.onNewerEpoch,
               onAcked: () => this.released(),
               onContact: (sentAt) => this.renewLease(sentAt),
-              reportToWitness: ctx.reportToWitness,
+              reportToWitness: (synchronized) => ctx.reportToWitness(mirrorId, synchronized),
               rollbackMirror: (fork) => ctx.rollbackMirror(mirrorId, fork),
             },
             ctx.copyModes().mirrorSlot ?? config.mirrorMode,

@@ -92,9 +92,9 @@ export class WitnessClient {
   }
 
   // Reports the mirror synchronized, or asks consent to stop waiting for it. True when recorded.
-  async reportMirrorState(epoch: number, synchronized: boolean): Promise<boolean> {
+  async reportMirrorState(epoch: number, mirrorId: string, synchronized: boolean): Promise<boolean> {
     const sentAt = Date.now();
-    const answer = await this.post('/internal/witness/mirror-state', { epoch, synchronized, seq: ++this.reportSeq });
+    const answer = await this.post('/internal/witness/mirror-state', { epoch, mirrorId, synchronized, seq: ++this.reportSeq });
     if (!answer) return false;
     if (answer.status === 200 || answer.status === 409) this.ctx.onView(viewOf(answer.body), sentAt);
     return answer.status === 200 && answer.body.consent === true;
