@@ -4,12 +4,12 @@
 // before anyone learns of it.
 
 import type { Logger } from 'pino';
-import { request } from 'undici';
 import { ApiError } from '../../../../shared/http-server.ts';
 import { limits } from '../../../../shared/limits.ts';
 import type { Link } from '../../../../shared/link.ts';
 import { authHeaders } from '../../../../shared/protocol.ts';
 import type { ControlConfig } from '../config.ts';
+import { callNode, urlOf } from '../node-requests.ts';
 import { decideAutomaticFailover, type WitnessRecord, WitnessStore } from './witness-state.ts';
 
 export type EmitEvent = (type: string, fields: Record<string, unknown>) => void;
@@ -254,18 +254,9 @@ export class Witness {
   }
 
   // Control's levers on a node: the cluster secret, a deadline, never subject to fault rules.
-  private async command(id: string, path: string, body: unknown, method: 'GET' | 'POST' = 'POST') {
-    const peer = this.config.peers.find((p) => p.id === id);
-    if (!peer) throw new WitnessError('unknown_node', 400, `unknown node ${id}`);
+  private command(id: string, path: string, body: unknown, method: 'GET' | 'POST' = 'POST') {
     const timeoutMs = (body as { timeoutMs?: number } | null)?.timeoutMs ?? limits.peerRequestTimeoutMs;
-    const response = await request(`${peer.url}${path}`, {
-      method,
-      headers: { ...authHeaders(this.config.clusterSecret, this.config.nodeId), ...(body === null ? {} : { 'content-type': 'application/json' }) },
-      body: body === null ? undefined : JSON.stringify(body),
-      headersTimeout: timeoutMs + 1000,
-      bodyTimeout: timeoutMs + 1000,
-    });
-    const text = await response.body.text();
-    return { status: response.statusCode, body: text ? JSON.parse(text) : null };
+    return callNode(`${urlOf(this.config, id)}${path}`, this.config, { method, body: body === null ? undefined : body, timeoutMs: timeoutMs + 1000 });
   }
+
 }
