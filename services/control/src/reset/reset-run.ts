@@ -18,6 +18,7 @@
 import type { Logger } from 'pino';
 import { limits } from '../../../../shared/limits.ts';
 import { defaultTopology } from '../../../../shared/topology.ts';
+import type { ClusterSnapshot } from '../cluster-view.ts';
 import type { ControlConfig, NodeCmd } from '../config.ts';
 import type { FaultSync } from '../faults/fault-sync.ts';
 import type { FaultTable } from '../faults/fault-table.ts';
@@ -34,8 +35,8 @@ export interface ResetContext {
   sync: FaultSync;
   witness: Witness;
   pauses: PauseBook;
-  // The primary of control's cached view (GET /cluster, the dashboard), which polls on its own.
-  viewPrimary: () => string | null;
+  // Control's cached view (GET /cluster, the dashboard), which polls on its own.
+  view: () => ClusterSnapshot;
   emit: (type: string, fields: Record<string, unknown>) => void;
   logger: Logger;
 }
@@ -285,12 +286,22 @@ export class ResetRun {
       return null;
     }
     // A 200 means what a person looks at next agrees too: GET /cluster is a poll round behind.
-    if (this.ctx.viewPrimary() !== primary.id) {
-      progress.last = `control's view (GET /cluster) does not show ${primary.id} as primary yet`;
+    if (!viewShowsSteady(this.ctx.view(), primary.id, mirror.id)) {
+      progress.last = `control's view (GET /cluster) does not show ${primary.id} as primary with ${mirror.id} synchronized yet`;
       return null;
     }
     return `${primary.id} is primary at epoch ${primary.epoch}; ${mirror.id} its synchronized sync mirror; ${replicas.map((s) => s.id).join(', ') || 'no replica'} caught up to LSN ${target}`;
   }
+}
+
+// The cached view shows `primaryId` as the primary, `mirrorId` its synchronized sync mirror, and
+// every replica it lists connected: what GET /cluster must show once a reset answers 200.
+export function viewShowsSteady(view: ClusterSnapshot, primaryId: string, mirrorId: string): boolean {
+  const status = view.nodes[primaryId];
+  if (view.primary !== primaryId || !status || !('role' in status)) return false;
+  const mirror = status.mirror as { id?: string; mode?: string; state?: string } | null | undefined;
+  const replicas = (status.replicas as Array<{ connected: boolean }> | undefined) ?? [];
+  return mirror?.id === mirrorId && mirror.mode === 'sync' && mirror.state === 'synchronized' && replicas.every((r) => r.connected);
 }
 
 // The copy modes of the starting point that a primary's status shows differ: mirror sync, replicas async.
