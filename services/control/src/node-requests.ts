@@ -3,11 +3,11 @@
 // traffic is never subject to fault rules, so a lever still works on a cluster full of faults.
 
 import { request } from 'undici';
-import { ApiError } from '../../../shared/http-server.ts';
+import { ApiError } from '../../../shared/http-errors.ts';
 import { limits } from '../../../shared/limits.ts';
 import { controlPlaneHeaders } from '../../../shared/protocol.ts';
 import type { ControlConfig } from './config.ts';
-import { nodeUnreachableError } from './errors.ts';
+import { nodeUnreachableError, unknownNodeError } from './errors.ts';
 
 export interface NodeAnswer {
   status: number;
@@ -67,6 +67,6 @@ export function primaryOf(nodes: Map<string, any>): any | null {
 
 export function urlOf(config: ControlConfig, id: string): string {
   const peer = config.peers.find((p) => p.id === id);
-  if (!peer) throw new ApiError('unknown_node', 400, `unknown node ${id}`);
+  if (!peer) throw unknownNodeError(id, config.peers.map((p) => p.id));
   return peer.url;
 }

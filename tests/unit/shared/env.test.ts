@@ -29,7 +29,8 @@ describe('cluster-wide settings', () => {
     const node = nodeProblems(env);
     expect(node).toHaveLength(2);
     expect(controlProblems(env)).toEqual(node);
-    for (const ok of [{}, { FAILOVER_TIMEOUT_MS: '401', CLUSTER_SECRET: 'long-enough' }]) {
+    const fine: Array<Record<string, string>> = [{}, { FAILOVER_TIMEOUT_MS: '401', CLUSTER_SECRET: 'long-enough' }];
+    for (const ok of fine) {
       expect(nodeProblems(ok)).toEqual([]);
       expect(controlProblems(ok)).toEqual([]);
     }

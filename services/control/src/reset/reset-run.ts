@@ -16,6 +16,7 @@
 //      mirror is synchronized and every replica caught up.
 
 import type { Logger } from 'pino';
+import { ApiError } from '../../../../shared/http-errors.ts';
 import { limits } from '../../../../shared/limits.ts';
 import { defaultTopology } from '../../../../shared/topology.ts';
 import type { ClusterSnapshot } from '../cluster-view.ts';
@@ -25,7 +26,6 @@ import type { FaultTable } from '../faults/fault-table.ts';
 import type { PauseBook } from '../faults/pause-book.ts';
 import { callNode, fetchStatuses, urlOf } from '../node-requests.ts';
 import type { Witness } from '../witness/witness.ts';
-import { WitnessError } from '../witness/witness.ts';
 import { startCommand, type ResetStep, type ResetTodo } from './reset-report.ts';
 
 export interface ResetContext {
@@ -185,7 +185,8 @@ export class ResetRun {
       } catch (error) {
         // A mirror can leave `synchronized` between the check and the handover (a slow fsync):
         // one more wait, then the reason goes into the todo.
-        if (attempt === 2 || !(error instanceof WitnessError)) {
+        // A witness refusal is definite (nothing changed): worth one more try.
+        if (attempt === 2 || !(error instanceof ApiError && error.definite)) {
           this.needs(`the planned failover to ${HOME_PRIMARY} failed: ${(error as Error).message}`, 'npm run reset');
           return false;
         }
