@@ -109,7 +109,7 @@ export function buildControlApp(bootConfig: ControlConfig, logger: Logger): Fast
   registerFaultRoutes(app, { config, table: faults, sync, link, pauses, regions, emit: events.emit });
 
   // GET /events is a WebSocket route: its plugin must be loaded before the route is declared.
-  void app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  void app.register(websocket, { options: { maxPayload: limits.eventMessageBytesMax } });
   void app.register(async (scope) => registerEventRoutes(scope, events));
 
   registerMetricsRoute(app, metrics, () => {

@@ -14,7 +14,6 @@ import { tooManySubscribersError } from '../errors.ts';
 import type { ControlEvent, EventHub } from './event-hub.ts';
 
 // An SSE comment line now and then keeps proxies from closing a quiet stream.
-const SSE_KEEPALIVE_MS = 15_000;
 
 interface StreamQuery {
   format: 'json' | 'sse';
@@ -77,7 +76,7 @@ function sseStream(hub: EventHub, request: FastifyRequest, reply: FastifyReply, 
   reply.hijack();
   raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   raw.write(': mirrorlab events\n\n');
-  const keepalive = setInterval(() => raw.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+  const keepalive = setInterval(() => raw.write(': keepalive\n\n'), limits.sseKeepaliveMs);
   const done = () => {
     clearInterval(keepalive);
     unsubscribe();

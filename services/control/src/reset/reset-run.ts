@@ -48,7 +48,6 @@ export const HOME_MIRROR = defaultTopology.find((s) => s.role === 'mirror')?.id 
 // A paused node that answers /health within this much after its pause's end is back.
 const PAUSE_GRACE_MS = 5000;
 // The longest a reset waits for a primary to answer (one may be in the middle of a failover).
-const PRIMARY_WAIT_MS = 10_000;
 
 export class ResetRun {
   readonly steps: ResetStep[] = [];
@@ -202,7 +201,7 @@ export class ResetRun {
       if (!id) return null;
       const answer = await callNode(`${urlOf(this.ctx.config, id)}/status`, this.ctx.config, { timeoutMs: 1000 });
       return answer.status === 200 && answer.body.role === 'primary' ? id : null;
-    }, this.leftMs(PRIMARY_WAIT_MS));
+    }, this.leftMs(limits.resetPrimaryWaitMs));
     if (!found) {
       const id = this.ctx.witness.record.primaryId;
       if (id) this.needs(`${id}, the primary, does not answer: a planned failover needs it; start it`, startCommand(this.nodeCmd, id));

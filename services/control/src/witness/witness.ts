@@ -174,7 +174,7 @@ export class Witness {
       throw notSynchronizedError(record.mirrorId, record.mirrorSynchronized, to);
     }
     const from = record.primaryId as string;
-    const drained = await this.command(from, '/internal/step-down', { epoch: record.epoch, timeoutMs: 5000 });
+    const drained = await this.command(from, '/internal/step-down', { epoch: record.epoch, timeoutMs: limits.stepDownTimeoutMsDefault });
     if (drained.status !== 200) throw stepDownFailedError(String(drained.body?.message ?? drained.status));
     const epoch = record.epoch + 1;
     await this.store.save({ epoch, primaryId: to, mirrorId: from, mirrorSynchronized: false, mirrorReportSeq: 0 });

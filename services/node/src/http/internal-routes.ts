@@ -81,7 +81,7 @@ const bodies = {
       type: 'object',
       additionalProperties: false,
       required: ['epoch'],
-      properties: { epoch: LSN, timeoutMs: { type: 'integer', minimum: 1, maximum: 30_000 } },
+      properties: { epoch: LSN, timeoutMs: { type: 'integer', minimum: 1, maximum: limits.stepDownTimeoutMsMax } },
     },
     '{"epoch": <this primary\'s epoch>, "timeoutMs": 1..30000}',
   ),
@@ -207,7 +207,7 @@ export function registerInternalRoutes(app: FastifyInstance, node: DataNode): vo
     const b = request.body as { epoch: number; timeoutMs?: number };
     const primary = node.assertPrimary('/internal/step-down');
     if (b.epoch !== node.epoch) throw errors.staleEpoch(b.epoch, node.epoch);
-    const timeoutMs = b.timeoutMs ?? 5000;
+    const timeoutMs = b.timeoutMs ?? limits.stepDownTimeoutMsDefault;
     return { type: 'step_down_ok', lsn: await primary.drain(timeoutMs) };
   });
 
