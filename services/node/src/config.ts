@@ -5,9 +5,9 @@
 import { type CrashPointArming, CRASH_POINTS, isCrashPointName } from '../../../shared/crash-points.ts';
 import { type Env, EnvReader, type PeerEntry } from '../../../shared/env.ts';
 import { limits } from '../../../shared/limits.ts';
+import type { FsyncMode } from '../../../shared/protocol.ts';
 import { type CopyMode, defaultTopology, type NodeRole, peersValue, planCluster } from '../../../shared/topology.ts';
 
-export type FsyncMode = 'always' | 'batch' | 'off';
 export type MirrorPolicy = 'strict' | 'degrade';
 
 export interface NodeConfig {
