@@ -1,5 +1,5 @@
 // The only reader of process.env for the data node. Every setting is validated at boot and every
-// problem is reported at once; defaults live here and in the README's configuration table.
+// problem is reported at once; defaults live here and in the configuration table (docs/configuration.md).
 
 import { type CrashPointArming, CRASH_POINTS, isCrashPointName } from '../../../shared/crash-points.ts';
 import { limits } from '../../../shared/limits.ts';
