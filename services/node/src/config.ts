@@ -1,6 +1,6 @@
 // The only reader of process.env for the data node. Every setting is validated at boot and every
-// problem is reported at once; defaults live here and in the README's configuration table. The
-// settings the whole cluster shares are read by shared/env.ts, exactly as control reads them.
+// problem is reported at once; defaults live here and in docs/configuration.md. The settings the
+// whole cluster shares are read by shared/env.ts, exactly as control reads them.
 
 import type { CrashPointArming } from '../../../shared/crash-points.ts';
 import { type Env, EnvReader, type PeerEntry } from '../../../shared/env.ts';
