@@ -27,6 +27,7 @@ import {
 interface ComposeService {
   image?: string;
   build?: unknown;
+  pull_policy?: string;
   profiles?: string[];
   command?: unknown;
   entrypoint?: unknown;
@@ -222,8 +223,7 @@ describe('docker-compose.yml against the launcher topology', () => {
     expect(networks).toHaveLength(1);
     for (const spec of extraTopology) {
       const s = service(spec.id);
-      expect(s.image, spec.id).toBe('mirrorlab:local');
-      expect(s.build, spec.id).toBe('.');
+      expect(interpolate(s.image ?? ''), spec.id).toBe('mirrorlab:local');
       expect(s.init, spec.id).toBe(true);
       // on-failure: a node that SIGKILLs itself (control's crash fault) comes back; one killed or
       // stopped through docker compose stays down until `docker compose start`.
@@ -231,6 +231,18 @@ describe('docker-compose.yml against the launcher topology', () => {
       expect(s.networks, spec.id).toEqual(networks);
       expect(s.user, spec.id).toBeUndefined();
     }
+  });
+
+  // Compose labels a built image with the service that built it: two services building one tag
+  // give it a different image id per build, and `up -d` recreates running containers (issue 12).
+  // Control builds it; a data node never builds nor pulls, and every `up` of a data node includes
+  // control (its dependency, see the start-order test), so the image is always built first.
+  it('builds the image once, in control, and never pulls it', () => {
+    const builders = extraTopology.filter((spec) => service(spec.id).build !== undefined).map((spec) => spec.id);
+    expect(builders).toEqual([controlSpec.id]);
+    expect(service(controlSpec.id).build).toBe('.');
+    expect(service(controlSpec.id).pull_policy).toBe('build');
+    for (const spec of [...nodeSpecs, extraReplica]) expect(service(spec.id).pull_policy, spec.id).toBe('never');
   });
 
   it("checks health with node's fetch on the service's own PORT", () => {
