@@ -152,7 +152,7 @@ async function startAgain(id: string, note: Note): Promise<void> {
 function identities(states: Map<string, ContainerState>, services: readonly string[]): Record<string, string> {
   return Object.fromEntries(services.map((id) => {
     const s = states.get(id);
-    return [id, s ? `${s.id.slice(0, 12)} created ${s.created} started ${s.startedAt}` : 'no container'];
+    return [id, s ? `${s.id.slice(0, 12)} created ${s.created} started ${s.startedAt} image ${s.image.replace('sha256:', '').slice(0, 12)}` : 'no container'];
   }));
 }
 
@@ -165,7 +165,12 @@ async function upRecreatesNothing(note: Note): Promise<void> {
     note(`$ docker compose ${args.join(' ')}  (${seconds(result.tookMs)})${recreated.length > 0 ? `: ${recreated.join('; ')}` : ''}`);
     const now = identities(await project.containers(), fiveServices);
     const changed = fiveServices.filter((id) => now[id] !== before[id]);
-    if (changed.length > 0) throw new Error(`docker compose ${args.join(' ')} recreated or restarted ${changed.map((id) => `${id}: ${before[id]} -> ${now[id]}`).join('; ')}`);
+    if (changed.length > 0) {
+      // A new image id means the sources the image copies changed since the first build: then a
+      // recreation is right, and the check was disturbed (an edit during the run).
+      const rebuilt = changed.some((id) => before[id]?.split(' image ')[1] !== now[id]?.split(' image ')[1]);
+      throw new Error(`docker compose ${args.join(' ')} recreated or restarted ${changed.map((id) => `${id}: ${before[id]} -> ${now[id]}`).join('; ')}${rebuilt ? '; the image id changed: were shared/, services/ or package*.json edited during the run?' : ''}`);
+    }
   }
   note(`the five containers kept their ids, creation and start times: ${fiveServices.map((id) => `${id} ${before[id]?.slice(0, 12)}`).join(', ')}`);
   const extra = (await project.containers()).get(EXTRA);
