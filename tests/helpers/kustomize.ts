@@ -10,7 +10,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 
 export interface K8sObject {
   apiVersion: string;
@@ -57,7 +57,8 @@ function applyImages(object: K8sObject, images: Array<{ name: string; newName?: 
 
 export function renderKustomization(dir: string): K8sObject[] {
   const file = path.join(dir, 'kustomization.yaml');
-  const k = readDocuments(file)[0] as unknown as Record<string, any>;
+  const k = parse(readFileSync(file, 'utf8')) as Record<string, any>;
+  if (k?.kind !== 'Kustomization') throw new Error(`${file} is not a Kustomization`);
   const unknown = Object.keys(k).filter((key) => !FIELDS.has(key));
   if (unknown.length > 0) throw new Error(`${file}: fields this renderer does not support: ${unknown.join(', ')}`);
   const objects: K8sObject[] = [];
