@@ -25,8 +25,7 @@ preflight
 P=$(require_primary)
 WRITE_URL=$(url_of "$P")
 REPLICAS=$(replicas_of "$P")
-R=${REPLICA:-replica-1}
-printf '%s\n' "$REPLICAS" | grep -qx "$R" || fail "$R is not a connected replica of $P (replicas: $(printf '%s' "$REPLICAS" | tr '\n' ' '))"
+R=$(require_replica "$P")
 OTHER=$(printf '%s\n' "$REPLICAS" | grep -vx "$R" | head -n 1 || true)
 R_URL=$(url_of "$R")
 KEY="exp2/$RUN_ID/greeting"

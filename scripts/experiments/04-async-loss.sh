@@ -31,8 +31,7 @@ EOF
 preflight
 P=$(require_primary)
 WRITE_URL=$(url_of "$P")
-R=${REPLICA:-replica-1}
-replicas_of "$P" | grep -qx "$R" || fail "$R is not a connected replica of $P"
+R=$(require_replica "$P")
 EPOCH0=$(current_epoch)
 info "primary: $P at epoch $EPOCH0; the replica that will lag and be forced to take over: $R"
 

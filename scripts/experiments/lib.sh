@@ -257,10 +257,56 @@ node_cmd() {
   sed 's/^/   /' "$WORK_DIR/node-cmd.out"
 }
 
+# Every experiment starts here: control answers, and the cluster is at a starting point (see
+# require_steady). On a cluster an earlier experiment left changed, it waits for it to settle and
+# otherwise says exactly what to run.
 preflight() {
   http GET "$CONTROL/health"
   [ "$STATUS" = 200 ] || fail "control does not answer at $CONTROL/health. Start the cluster first (docker compose up, or npm start), or set CONTROL=http://host:port."
   info "control at $CONTROL; services are killed and started with: $NODE_CMD_KIND"
+  require_steady "${STEADY_WAIT_S:-20}"
+}
+
+# What keeps the cluster from a starting point, in a sentence; nothing when it is at one: a
+# primary whose mirror is synchronized in sync mode, every data node answering, every replica of
+# the primary connected, no fault rule active. (Which node is primary does not matter: ids name
+# processes, and each experiment asks control who the primary is now.)
+STEADY_JS='(() => {
+  const p = d.primary;
+  if (!p) return "control names no primary";
+  const down = Object.values(d.nodes).filter((n) => !("role" in n)).map((n) => n.id);
+  if (down.length) return "not answering: " + down.join(", ");
+  const s = d.nodes[p];
+  if (!s.mirror) return "the primary " + p + " has no mirror";
+  if (s.mirror.mode !== "sync") return "the mirror " + s.mirror.id + " is in " + s.mirror.mode + " mode";
+  if (s.mirror.state !== "synchronized") return "the mirror " + s.mirror.id + " is " + s.mirror.state + ", not synchronized";
+  const cut = s.replicas.filter((r) => !r.connected).map((r) => r.id);
+  if (cut.length) return "replicas not connected to " + p + ": " + cut.join(", ");
+  if ((d.faults || []).length) return d.faults.length + " fault rule(s) active (" + d.faults.map((f) => f.description).join("; ") + ")";
+  return "";
+})()'
+
+steady_problem() {
+  http GET "$CONTROL/cluster"
+  if [ "$STATUS" != 200 ]; then printf 'control answered GET /cluster with HTTP %s' "$STATUS"; return; fi
+  body "$STEADY_JS"
+}
+
+# require_steady [WAIT_S]: waits up to WAIT_S (default 20) for the starting point, else fails with
+# what is off and the command that restores it.
+require_steady() {
+  local deadline=$(($(now_ms) + ${1:-20} * 1000)) problem=''
+  while :; do
+    problem=$(steady_problem)
+    [ -n "$problem" ] || return 0
+    [ "$(now_ms)" -lt "$deadline" ] || break
+    sleep 0.5
+  done
+  fail "this experiment needs the cluster at a starting point, and it is not: $problem.
+   Bring it back, then run the experiment again:
+     npm run reset        (or: curl -s -X POST $CONTROL/cluster/reset)
+   A reset heals every fault, restores the copy modes and gives the primary role back to the node
+   'primary'; what needs a hand (a node that is down) it lists with the exact command."
 }
 
 # The primary control sees now (empty when there is none).
@@ -309,6 +355,28 @@ mirror_of() { status_field "$1" 'd.mirror && d.mirror.id'; }
 # The replicas the primary streams to now, connected ones, one id per line.
 replicas_of() { status_field "$1" 'd.replicas.filter((r) => r.connected).map((r) => r.id).sort().join("\n")'; }
 
+# pick_replica PRIMARY: the replica an experiment works with: $REPLICA when set (and it is one),
+# else replica-1 when it is a connected replica of PRIMARY, else the first connected replica
+# (after a forced failover replica-1 may be the primary itself). Empty when there is none.
+pick_replica() {
+  local replicas
+  replicas=$(replicas_of "$1")
+  if [ -n "${REPLICA:-}" ]; then
+    if printf '%s\n' "$replicas" | grep -qx "$REPLICA"; then printf '%s' "$REPLICA"; fi
+    return 0
+  fi
+  if printf '%s\n' "$replicas" | grep -qx replica-1; then printf 'replica-1'; return 0; fi
+  printf '%s\n' "$replicas" | head -n 1
+}
+
+# require_replica PRIMARY: pick_replica, or fail saying how to get one.
+require_replica() {
+  local r
+  r=$(pick_replica "$1")
+  [ -n "$r" ] || fail "this experiment needs a connected replica of $1${REPLICA:+ named $REPLICA}, and there is none (replicas: $(replicas_of "$1" | tr '\n' ' ')). Run: npm run reset   (or: curl -s -X POST $CONTROL/cluster/reset)"
+  printf '%s' "$r"
+}
+
 # set_modes JSON: PUT /cluster/modes on control.
 set_modes() {
   shows "curl -X PUT $CONTROL/cluster/modes -d '$1'"
@@ -316,8 +384,8 @@ set_modes() {
   expect_status 200 "switching copy modes"
 }
 
-# The data nodes control knows (its PEERS), space-separated. A node outside them (replica-3 of the
-# compose profile) is a replica of the primary all the same, but control takes no mode for it.
+# The data nodes control knows, space-separated: its PEERS and every node that registered since
+# (replica-3, once started, joins like the others).
 control_nodes() {
   http GET "$CONTROL/cluster"
   [ "$STATUS" = 200 ] || return 0

@@ -1,18 +1,19 @@
-// Goal: the workshop experiments (scripts/experiments/NN-*.sh) do what they say on a real cluster.
-// Each runs as a participant runs it: bash and curl against a cluster started by the local
-// launcher (`npm start`, i.e. scripts/start.ts) on a free port range (PORT_BASE) with its own data
-// root (DATA_ROOT), killing and starting nodes with `npm run node --` and the same two settings,
-// so it finds that launcher's socket. An experiment exits 0 only when what it demonstrates
-// happened; its whole output is shown when it does not. Each gets a fresh cluster: a failover
-// experiment leaves the roles changed. 02-05 exercise control's fault injection and the failover
-// machinery (SPEC §5, §6) through their public API only.
+// Goal: the workshop experiments (scripts/experiments/NN-*.sh) do what they say on a real cluster,
+// run as participants run them: one after another on one cluster (each finds it as the one before
+// left it: roles moved by failovers, a rolled-back node rejoined), then `npm run reset`, then all
+// of them again (issue 12). bash and curl against a cluster started by the local launcher
+// (`npm start`, i.e. scripts/start.ts) on a free port range (PORT_BASE) with its own data root
+// (DATA_ROOT), killing and starting nodes with `npm run node --` and the same two settings, so it
+// finds that launcher's socket. An experiment exits 0 only when what it demonstrates happened; its
+// whole output is shown when it does not. 02-05 exercise control's fault injection and the
+// failover machinery (SPEC §5, §6) through their public API only.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../scripts/lib/cluster-processes.ts';
 import { launcherPlan, readLauncherSettings } from '../../scripts/lib/launcher-settings.ts';
 import { defaultTopology, launcherTopology } from '../../shared/topology.ts';
@@ -160,24 +161,25 @@ let launcher: Launcher | null = null;
 let cluster: TestCluster | null = null;
 
 afterEach(async () => {
-  await launcher?.stop();
-  launcher = null;
   await cluster?.close();
   cluster = null;
 });
 
-// Runs the experiment against a fresh launched cluster; on failure the message carries the
-// experiment's output and the launcher's (every service's log lines).
-async function runOnLauncher(script: string, extraEnv: Record<string, string> = {}): Promise<ExperimentRun> {
-  launcher = await startLauncher();
+afterAll(async () => {
+  await launcher?.stop();
+  launcher = null;
+});
+
+function launcherEnv(l: Launcher): Record<string, string> {
+  return { ...urlEnv(l.urls), NODE_CMD: 'npm run --silent node --', PORT_BASE: String(l.portBase), DATA_ROOT: l.dataRoot };
+}
+
+// Runs the experiment on the shared launched cluster, as it stands after the ones before; on
+// failure the message carries the experiment's output and the launcher's (every service's lines).
+async function runInOrder(script: string): Promise<ExperimentRun> {
+  launcher ??= await startLauncher();
   const started = Date.now();
-  const run = await runExperiment(script, {
-    ...urlEnv(launcher.urls),
-    NODE_CMD: 'npm run --silent node --',
-    PORT_BASE: String(launcher.portBase),
-    DATA_ROOT: launcher.dataRoot,
-    ...extraEnv,
-  });
+  const run = await runExperiment(script, launcherEnv(launcher));
   const tookMs = Date.now() - started;
   const report = `${script} exited ${run.code} after ${tookMs} ms\n--- experiment output ---\n${run.output}\n--- launcher output (last lines) ---\n${launcher.output().split('\n').slice(-150).join('\n')}`;
   expect(run.code, report).toBe(0);
@@ -185,33 +187,54 @@ async function runOnLauncher(script: string, extraEnv: Record<string, string> = 
   return run;
 }
 
-describe('workshop experiments on the local launcher', () => {
-  it('01 sync vs async: the mirror acknowledges in sync mode, trails in async, a sync replica acknowledges', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const run = await runOnLauncher('01-sync-vs-async.sh');
-    expect(run.output).toContain('copy modes restored');
+// `npm run reset`, as the workshop guide has participants run it between experiments.
+function runReset(l: Launcher): Promise<ExperimentRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', '--silent', 'reset'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: '1', CONTROL_URL: l.urls.control as string, PORT_BASE: String(l.portBase), DATA_ROOT: l.dataRoot },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
   });
+}
 
-  it('02 lag: a slowed replica serves stale reads, minLsn waits for the write', { timeout: TEST_TIMEOUT_MS }, async () => {
-    await runOnLauncher('02-replica-lag.sh');
-  });
+const EXPERIMENTS: Array<{ script: string; what: string; check?: (run: ExperimentRun) => void }> = [
+  { script: '01-sync-vs-async.sh', what: 'the mirror acknowledges in sync mode, trails in async, a sync replica acknowledges', check: (run) => expect(run.output).toContain('copy modes restored') },
+  { script: '02-replica-lag.sh', what: 'a slowed replica serves stale reads, minLsn waits for the write' },
+  { script: '03-failover.sh', what: 'the mirror takes over after a kill -9 of the primary, no acknowledged write lost' },
+  { script: '04-async-loss.sh', what: 'a forced failover onto a lagging replica reports and loses acknowledged writes' },
+  { script: '05-split-brain.sh', what: 'the isolated primary fences itself, the mirror is promoted, the old primary rolls back' },
+  // The default topology has no filtered replica: the experiment says so and goes on.
+  { script: '06-read-scaling.sh', what: 'replicas serve reads by region, the mirror refuses, scans run on a replica', check: (run) => expect(run.output).toContain('no replica here has a filter') },
+];
 
-  it('03 failover: the mirror takes over after a kill -9 of the primary, no acknowledged write lost', { timeout: TEST_TIMEOUT_MS }, async () => {
-    await runOnLauncher('03-failover.sh');
-  });
-
-  it('04 async loss: a forced failover onto a lagging replica reports and loses acknowledged writes', { timeout: TEST_TIMEOUT_MS }, async () => {
-    await runOnLauncher('04-async-loss.sh');
-  });
-
-  it('05 split brain: the isolated primary fences itself, the mirror is promoted, the old primary rolls back', { timeout: TEST_TIMEOUT_MS }, async () => {
-    await runOnLauncher('05-split-brain.sh');
-  });
-
-  it('06 read scaling: replicas serve reads by region, the mirror refuses, scans run on a replica', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const run = await runOnLauncher('06-read-scaling.sh');
-    // The default topology has no filtered replica: the experiment says so and goes on.
-    expect(run.output).toContain('no replica here has a filter');
-  });
+// As participants run them: one cluster, the experiments in the README's order (each finds the
+// cluster as the one before left it), a reset, and all of them again.
+describe('workshop experiments in order on one cluster, a reset, and again', () => {
+  for (const round of [1, 2]) {
+    if (round === 2) {
+      it('npm run reset brings the cluster back to its starting point', { timeout: TEST_TIMEOUT_MS }, async () => {
+        const l = (launcher ??= await startLauncher());
+        const reset = await runReset(l);
+        expect(reset.code, reset.output).toBe(0);
+        const view = (await getJson(`${l.urls.control}/cluster`)).body;
+        expect(view.primary).toBe('primary');
+        expect(view.nodes.primary.mirror).toMatchObject({ id: 'mirror', mode: 'sync', state: 'synchronized' });
+        expect(view.faults).toEqual([]);
+      });
+    }
+    for (const experiment of EXPERIMENTS) {
+      it(`round ${round}: ${experiment.script} — ${experiment.what}`, { timeout: TEST_TIMEOUT_MS }, async () => {
+        const run = await runInOrder(experiment.script);
+        experiment.check?.(run);
+      });
+    }
+  }
 });
 
 describe('workshop experiments on a cluster with a filtered replica', () => {

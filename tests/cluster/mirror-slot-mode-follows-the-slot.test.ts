@@ -24,7 +24,8 @@ async function mirrorIs(c: TestCluster, id: string, mode: string, state: string)
 }
 
 async function moveSlot(c: TestCluster, node: string) {
-  const answer = await postJson(`${c.url('control')}/cluster/mirror`, { node });
+  // The slot is held: moving it is explicit (one mirror slot; without "replace" it is a 409).
+  const answer = await postJson(`${c.url('control')}/cluster/mirror`, { node, replace: true });
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   await waitFor(async () => (await statusOf(c, node)).role === 'mirror', { what: `${node} to take the mirror slot` });
 }
