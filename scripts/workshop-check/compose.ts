@@ -209,9 +209,18 @@ async function downUpKeepsData(note: Note): Promise<void> {
   if (after.status.lsn < before.lsn || after.status.keys < before.keys || after.status.epoch < before.epoch) {
     throw new Error(`after down/up the primary has LSN ${after.status.lsn}, ${after.status.keys} keys, epoch ${after.status.epoch}; before: LSN ${before.lsn}, ${before.keys} keys, epoch ${before.epoch}`);
   }
+  // replica-3 was running before `down`: control remembers it as a member, and `up -d` (no
+  // profile) does not start it. Bring it back too, on its kept volume, so every copy is compared.
+  note(`$ docker compose --profile extra up -d ${EXTRA}`);
+  await project.build(['--profile', 'extra', 'up', '-d', EXTRA]);
+  await waitHealthy([EXTRA], note);
+  await waitSteady(`${EXTRA} connected again`, [...fourNodes, EXTRA], note);
   const verify = await waitUntil('GET /cluster/verify to match every copy', STEADY_TIMEOUT_MS, async () => {
     const v = await getOk(`${controlUrl}/cluster/verify`, REQUEST_TIMEOUT_MS);
-    if (!v.match || v.unreachable.length > 0) throw new Error(JSON.stringify(v).slice(0, 400));
+    const copies = Object.entries(v.copies as Record<string, { match: boolean; reason?: string }>);
+    if (!v.match || v.unreachable.length > 0 || copies.length !== fourNodes.length) {
+      throw new Error(`unreachable: ${JSON.stringify(v.unreachable)}; copies: ${copies.map(([id, c]) => `${id} ${c.match ? 'match' : `differs${c.reason ? ` (${c.reason})` : ''}`}`).join(', ')}`);
+    }
     return v;
   });
   note(`the marker reads back from ${after.primary}; LSN ${after.status.lsn}, ${after.status.keys} keys; /cluster/verify matches ${Object.keys(verify.copies).join(', ')} at LSN ${verify.lsn}`);
