@@ -6,6 +6,7 @@
 // A reader collects every problem instead of stopping at the first, so a wrong compose file or
 // shell is fixed in one go.
 
+import { CRASH_POINTS, type CrashPointArming, isCrashPointName } from './crash-points.ts';
 import { DEFAULT_CLUSTER_SECRET } from './topology.ts';
 
 export type Env = Record<string, string | undefined>;
@@ -85,6 +86,19 @@ export class EnvReader {
     }
     if (peers.length === 0 && !this.problems.some((p) => p.startsWith(name))) this.problems.push(`${name} is empty: list the data nodes as id=http://host:port,...`);
     return peers;
+  }
+
+  // Test only (tests/cluster/crash-points.test.ts): the crash point this process dies at, from
+  // MIRRORLAB_CRASH_POINT, _SKIP (passes to let go by) and _FROM (boot or running).
+  crashPoint(): CrashPointArming | null {
+    const name = this.raw('MIRRORLAB_CRASH_POINT');
+    if (name === undefined) return null;
+    if (!isCrashPointName(name)) {
+      this.problems.push(`MIRRORLAB_CRASH_POINT="${name}" is not a crash point (${CRASH_POINTS.join(', ')})`);
+      return null;
+    }
+    const from = this.oneOf('MIRRORLAB_CRASH_FROM', ['running', 'boot'] as const, 'running');
+    return { name, skip: this.integer('MIRRORLAB_CRASH_SKIP', 0, 0, 1_000_000), from };
   }
 
   // The settings every process of a cluster shares, checked the same way everywhere.

@@ -10,7 +10,7 @@
 # writes are indeed missing on the new primary; control names the replica as primary at a
 # higher epoch. The fault is healed at the end.
 # Afterwards the replica is the primary: reset the cluster before the next experiment if you want
-# the starting roles back (README, "Workshop guide").
+# the starting roles back (npm run reset; docs/workshop.md).
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -180,8 +180,8 @@ describe('docker-compose.yml against the launcher topology', () => {
     expect(env.REPLICA_FILTER).toBe('');
   });
 
-  it('spells out every setting of the README configuration table on every data node', () => {
-    const variables = documentedVariables('README.md', '## Configuration');
+  it('spells out every setting of the configuration table (docs/configuration.md) on every data node', () => {
+    const variables = documentedVariables('docs/configuration.md', '## Configuration');
     expect(variables.length).toBeGreaterThan(15);
     for (const spec of [...nodeSpecs, extraReplica]) {
       const missing = variables.filter((name) => !(name in environmentOf(spec.id)));

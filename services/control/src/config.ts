@@ -1,6 +1,7 @@
 // The control service's configuration: the only reader of process.env. Every value is validated at
 // boot and every problem is reported at once, so a wrong compose file or shell is fixed in one go.
 
+import type { CrashPointArming } from '../../../shared/crash-points.ts';
 import { type Env, EnvReader } from '../../../shared/env.ts';
 import { defaultTopology, planCluster, peersValue } from '../../../shared/topology.ts';
 
@@ -27,6 +28,8 @@ export interface ControlConfig {
   // How a person starts a stopped node, as reset's todo list spells it (`<nodeCmd> start <id>`).
   nodeCmd: NodeCmd;
   logLevel: string;
+  // Test only (tests/cluster/crash-points.test.ts): the crash point this process dies at.
+  crashPoint: CrashPointArming | null;
 }
 
 // The ways this project runs its nodes: the local launcher (`npm start`), compose, or a Docker
@@ -58,6 +61,7 @@ export function parseConfig(variables: Env): ConfigResult {
     failoverTimeoutMs: cluster.failoverTimeoutMs,
     nodeCmd: env.oneOf('NODE_CMD', NODE_CMDS, NODE_CMDS[0]),
     logLevel: cluster.logLevel,
+    crashPoint: env.crashPoint(),
   };
   return env.problems.length > 0 ? { ok: false, problems: env.problems } : { ok: true, config };
 }

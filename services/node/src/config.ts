@@ -1,13 +1,13 @@
 // The only reader of process.env for the data node. Every setting is validated at boot and every
-// problem is reported at once; defaults live here and in the README's configuration table. The
-// settings the whole cluster shares are read by shared/env.ts, exactly as control reads them.
+// problem is reported at once; defaults live here and in docs/configuration.md. The settings the
+// whole cluster shares are read by shared/env.ts, exactly as control reads them.
 
-import { type CrashPointArming, CRASH_POINTS, isCrashPointName } from '../../../shared/crash-points.ts';
+import type { CrashPointArming } from '../../../shared/crash-points.ts';
 import { type Env, EnvReader, type PeerEntry } from '../../../shared/env.ts';
 import { limits } from '../../../shared/limits.ts';
+import type { FsyncMode } from '../../../shared/protocol.ts';
 import { type CopyMode, defaultTopology, type NodeRole, peersValue, planCluster } from '../../../shared/topology.ts';
 
-export type FsyncMode = 'always' | 'batch' | 'off';
 export type MirrorPolicy = 'strict' | 'degrade';
 
 export interface NodeConfig {
@@ -51,17 +51,6 @@ export class ConfigError extends Error {
   }
 }
 
-function crashPointArming(env: EnvReader): CrashPointArming | null {
-  const name = env.raw('MIRRORLAB_CRASH_POINT');
-  if (name === undefined) return null;
-  if (!isCrashPointName(name)) {
-    env.problems.push(`MIRRORLAB_CRASH_POINT="${name}" is not a crash point (${CRASH_POINTS.join(', ')})`);
-    return null;
-  }
-  const from = env.oneOf('MIRRORLAB_CRASH_FROM', ['running', 'boot'] as const, 'running');
-  return { name, skip: env.integer('MIRRORLAB_CRASH_SKIP', 0, 0, 1_000_000), from };
-}
-
 const asRecord = (peers: readonly PeerEntry[]): Record<string, string> => Object.fromEntries(peers.map((p) => [p.id, p.url]));
 
 export function loadNodeConfig(variables: Env = process.env): NodeConfig {
@@ -98,7 +87,7 @@ export function loadNodeConfig(variables: Env = process.env): NodeConfig {
     snapshotEveryEntries: env.integer('SNAPSHOT_EVERY_ENTRIES', limits.snapshotEveryEntries, 100, 10_000_000),
     logSegmentBytes: env.integer('LOG_SEGMENT_BYTES', limits.logSegmentBytesMax, 4096, 1024 * 1024 * 1024),
     logLevel: cluster.logLevel,
-    crashPoint: crashPointArming(env),
+    crashPoint: env.crashPoint(),
   };
   if (env.problems.length > 0) throw new ConfigError(env.problems);
   return config;

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { limits } from '../../../../shared/limits.ts';
 import type { Link } from '../../../../shared/link.ts';
-import { authHeaders } from '../../../../shared/protocol.ts';
+import { authHeaders, type MirrorStateReport, type WitnessAnswer } from '../../../../shared/protocol.ts';
 import type { ControlConfig } from '../config.ts';
 import {
   alreadyPrimaryError,
@@ -30,22 +30,6 @@ export interface HeartbeatBody {
   mirrorId?: string | null;
 }
 
-export interface MirrorStateReport {
-  epoch: number;
-  // The mirror the report is about (the primary's shipper's).
-  mirrorId: string;
-  synchronized: boolean;
-  seq: number;
-}
-
-export interface WitnessView {
-  epoch: number;
-  primaryId: string | null;
-  mirrorId: string | null;
-  // Every member's URLs (as peers reach it, as clients do): a node merges the ones it lacks into
-  // its peers, so a node that joined later can be the primary's mirror or a new primary.
-  members: Record<string, { url: string; publicUrl: string }>;
-}
 
 
 export class Witness {
@@ -74,7 +58,7 @@ export class Witness {
     return this.store.record;
   }
 
-  view(): WitnessView {
+  view(): WitnessAnswer {
     const { epoch, primaryId, mirrorId } = this.store.record;
     const members = Object.fromEntries(this.config.peers.map((p) => [p.id, { url: p.url, publicUrl: p.publicUrl ?? p.url }]));
     return { epoch, primaryId, mirrorId, members };
@@ -98,7 +82,7 @@ export class Witness {
     return next;
   }
 
-  heartbeat(id: string, body: HeartbeatBody): Promise<WitnessView> {
+  heartbeat(id: string, body: HeartbeatBody): Promise<WitnessAnswer> {
     this.heard.set(id, { at: Date.now(), role: body.role, epoch: body.epoch, lsn: body.lsn });
     return this.serial(async () => {
       const record = this.store.record;
@@ -119,7 +103,7 @@ export class Witness {
   // names the mirror it is about: one about a node that no longer holds the slot (it was moved
   // meanwhile) must not mark the new holder synchronized, or the witness could promote a mirror
   // that lacks acknowledged writes. Releasing a former holder needs nothing recorded.
-  mirrorState(id: string, body: MirrorStateReport): Promise<{ consent: boolean } & WitnessView> {
+  mirrorState(id: string, body: MirrorStateReport): Promise<{ consent: boolean } & WitnessAnswer> {
     return this.serial(async () => {
       const record = this.store.record;
       if (id !== record.primaryId || body.epoch !== record.epoch) {
@@ -138,7 +122,7 @@ export class Witness {
   }
 
   // The mirror asks to take over after losing the primary.
-  requestFailover(id: string, body: { epoch: number; lsn: number }): Promise<{ granted: boolean; reason?: string } & WitnessView> {
+  requestFailover(id: string, body: { epoch: number; lsn: number }): Promise<{ granted: boolean; reason?: string } & WitnessAnswer> {
     return this.serial(async () => {
       const record = this.store.record;
       const primaryId = record.primaryId ?? '';

@@ -12,6 +12,8 @@ import {
   HEADER_EPOCH,
   HEADER_EPOCH_HISTORY,
   HEADER_FROM_LSN,
+  HEADER_MIRROR_MODE,
+  HEADER_MIRROR_STATE,
   HEADER_NODE_ID,
   type HelloMessage,
   type SnapshotChunkMessage,
@@ -20,7 +22,6 @@ import {
 import type { CopyMode } from '../../../../shared/topology.ts';
 import type { DataNode } from '../data-node.ts';
 import { errors } from '../errors.ts';
-import { HEADER_MIRROR_MODE, HEADER_MIRROR_STATE } from '../mirroring/shipper.ts';
 import type { MirrorReceiver } from '../mirroring/receiver.ts';
 import type { EpochStart } from '../roles/epoch-history.ts';
 
