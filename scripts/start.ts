@@ -148,6 +148,9 @@ async function openEndpoint(settings: LauncherSettings, processes: ClusterProces
         if (isStopping()) throw new Error('the launcher is stopping every service');
         await processes[action](id);
       },
+      settable: (id) => processes.settable(id),
+      settings: (id) => processes.settings(id),
+      configure: (id, env) => processes.configure(id, env),
     });
     // The socket is ours from here on; a stale file would only confuse the next `npm run node`.
     process.once('exit', () => rmSync(settings.socketPath, { force: true }));

@@ -31,6 +31,7 @@ import { leaseMsFor, PrimaryRole } from './roles/primary.ts';
 import { decideRole, type SelfView, viewAgrees } from './roles/role-decision.ts';
 import { WitnessClient } from './roles/witness-client.ts';
 import { type RollbackRecord, writeRollbackFile } from './storage/rollback-file.ts';
+import { readDataFilter, writeDataFilter } from './storage/filter-file.ts';
 import { Store } from './storage/store.ts';
 import { WriteLatencyWindow } from './write-latency.ts';
 
@@ -58,6 +59,8 @@ export class DataNode {
     private readonly logContext: LogContext,
     readonly store: Store,
     private persisted: PersistedNodeState,
+    // The key filter the data here was built under (storage/filter-file.ts).
+    private dataFilter: string,
   ) {
     this.link = new Link(config.nodeId);
     this.events = new NodeEvents(config.nodeId);
@@ -98,7 +101,16 @@ export class DataNode {
       replicaModes: {},
       epochHistory: [],
     };
-    return new DataNode(config, logger, logContext, store, persisted);
+    // An empty node takes the filter it starts with; data from before filter.json existed was
+    // built unfiltered as far as we know (a filtered replica then resyncs once, which is safe).
+    let dataFilter = await readDataFilter(config.dataDir);
+    if (dataFilter === null) {
+      dataFilter = store.lastLsn === 0 ? config.replicaFilter : '';
+      await writeDataFilter(config.dataDir, dataFilter);
+    }
+    // A filtered replica's digest history covers its filter, so /cluster/verify can compare it.
+    store.state.trackPrefix(config.replicaFilter);
+    return new DataNode(config, logger, logContext, store, persisted, dataFilter);
   }
 
   get role(): NodeRole {
@@ -229,9 +241,21 @@ export class DataNode {
       onNotPrimary: () => this.witness.poke(),
       onResync: (kind: string, lsn: number) => this.events.emit(kind === 'finished' ? 'resync-finished' : 'resync-started', { copy: this.config.nodeId, lsn }),
       onDiverged: (fork: number) => this.rollback(fork, 'the primary never had these entries'),
+      fullResyncFirst: this.dataFilter !== this.config.replicaFilter,
+      onSnapshotLoaded: () => this.recordDataFilter(),
     });
+    if (this.dataFilter !== this.config.replicaFilter) {
+      this.logger.info({ was: this.dataFilter, now: this.config.replicaFilter }, 'REPLICA_FILTER changed since the data was built: asking for a full resync');
+    }
     this.replica.start();
     this.transitioned('replica', reason);
+  }
+
+  // A replica's state now holds exactly what its filter keeps: remember which filter that is.
+  private async recordDataFilter(): Promise<void> {
+    if (this.dataFilter === this.config.replicaFilter) return;
+    await writeDataFilter(this.config.dataDir, this.config.replicaFilter);
+    this.dataFilter = this.config.replicaFilter;
   }
 
   // A follower learns who the primary is and at which epoch; epochs never go back.
