@@ -211,6 +211,11 @@ const EXPERIMENTS: Array<{ script: string; what: string; check?: (run: Experimen
   { script: '05-split-brain.sh', what: 'the isolated primary fences itself, the mirror is promoted, the old primary rolls back' },
   // The default topology has no filtered replica: the experiment says so and goes on.
   { script: '06-read-scaling.sh', what: 'replicas serve reads by region, the mirror refuses, scans run on a replica', check: (run) => expect(run.output).toContain('no replica here has a filter') },
+  { script: '07-wan-latency.sh', what: 'the WAN profile: a mirror across the ocean slows sync writes, not local ones; the near replica reads faster' },
+  // Round 1 adds replica-3 (the launcher does not start it); round 2 finds it running and a member.
+  { script: '08-add-a-copy.sh', what: 'replica-3 joins, catches up and serves reads; a second mirror is 409 mirror_slot_taken' },
+  { script: '09-slow-copy.sh', what: 'a slowed sync mirror slows writes, a slowed async replica only trails, made sync it slows them again' },
+  { script: '10-exact-vs-filtered.sh', what: 'verify: the mirror equals the whole digest, filtered replica-3 its prefix only; replica-3 restored', check: (run) => expect(run.output).toContain('replica-3 is a full copy again') },
 ];
 
 // As participants run them: one cluster, the experiments in the README's order (each finds the
