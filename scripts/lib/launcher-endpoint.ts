@@ -94,7 +94,7 @@ async function route(control: LauncherControl, method: string, url: string, text
   const refused = action === 'start' ? startSettings(control, id, text) : null;
   if (refused) return refused;
   await control.act(action as LauncherAction, id);
-  const message = describeOutcome(action as LauncherAction, id, wasRunning, control.pid(id)) + describeSettings(control.settings(id));
+  const message = describeOutcome(action as LauncherAction, id, wasRunning, control.pid(id)) + (action === 'start' ? describeSettings(control.settings(id)) : '');
   return { status: 200, body: { id, action, pid: control.pid(id), settings: control.settings(id), message } };
 }
 
@@ -117,7 +117,7 @@ function startSettings(control: LauncherControl, id: string, text: string): Laun
   const current = control.settings(id);
   const differs = Object.entries(asked).some(([name, value]) => (current[name] ?? '') !== value);
   if (differs && control.isRunning(id)) {
-    const message = `${id} runs with other settings (${describeSettings(current).trim() || 'the defaults'}); stop it first: npm run node -- stop ${id}`;
+    const message = `${id} runs with other settings (${describeSettings(current).replace(/^ with /, '') || 'the defaults'}); stop it first: npm run node -- stop ${id}`;
     return { status: 409, body: { error: 'service_running', message } };
   }
   control.configure(id, asked);
