@@ -21,28 +21,8 @@ import {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocketServer } from 'ws';
+import { ApiError, errorBody, httpErrors } from './http-errors.ts';
 import { limits } from './limits.ts';
-
-// An error the API means to send: stable code, status, and whether the operation surely did not
-// happen (definite) or may have happened (indefinite, e.g. a timeout after the local append).
-export class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    readonly statusCode: number,
-    message: string,
-    readonly definite = true,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-// The body of every error answer. `definite` goes on all of them, not only on writes' (SPEC §3
-// asks it of writes): one shape is simpler for clients, and a refused read did not happen either.
-export function errorBody(error: ApiError): Record<string, unknown> {
-  return { error: error.code, message: error.message, definite: error.definite, ...error.extra };
-}
 
 export function serverOptions(logger: Logger, bodyLimit: number): FastifyServerOptions {
   return {
@@ -85,7 +65,7 @@ function invalidRequest(errors: FastifySchemaValidationError[], part: string, sh
     return `${where} ${e.message ?? 'is invalid'}`;
   });
   const message = `${problems.join('; ')}${shape ? `; send ${shape}` : ''}`;
-  return new ApiError(part === 'body' ? 'bad_body' : 'bad_request', 400, message);
+  return part === 'body' ? httpErrors.badBody(message) : httpErrors.badRequest(message);
 }
 
 // Route options that validate the body against a JSON schema before any hook or handler sees it,
@@ -98,7 +78,7 @@ export function bodySchema(schema: Record<string, unknown>, shape: string) {
     schema: { body: schema },
     schemaErrorFormatter: (errors: FastifySchemaValidationError[], part: string) => invalidRequest(errors, part, shape),
     preValidation: async (request: FastifyRequest) => {
-      if (Buffer.isBuffer(request.body)) throw new ApiError('unsupported_media_type', 415, `send Content-Type application/json: ${shape}`);
+      if (Buffer.isBuffer(request.body)) throw httpErrors.unsupportedMediaType(`send Content-Type application/json: ${shape}`);
     },
   };
 }
@@ -109,26 +89,26 @@ function fromFastifyError(error: FastifyError, request: FastifyRequest): ApiErro
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       // The limit in force for this route (a route may set its own), as configured.
-      return new ApiError('too_large', 413, `the body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`);
+      return httpErrors.tooLarge(`the body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError('unsupported_media_type', 415, 'send Content-Type application/json (or text/plain for a raw string)');
+      return httpErrors.unsupportedMediaType('send Content-Type application/json (or text/plain for a raw string)');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ApiError('bad_body', 400, 'the body is empty; send a JSON value');
+      return httpErrors.badBody('the body is empty; send a JSON value');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ApiError('bad_body', 400, `the body is not valid JSON: ${error.message}`);
+      return httpErrors.badBody(`the body is not valid JSON: ${error.message}`);
     case 'FST_ERR_BAD_URL':
-      return new ApiError('bad_request', 400, 'the path is not a valid URL (a % must start an escape such as %2F)');
+      return httpErrors.badRequest('the path is not a valid URL (a % must start an escape such as %2F)');
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new ApiError('path_too_long', 414, 'a segment of the path is longer than any id this server knows; check the path');
+      return httpErrors.pathTooLong();
   }
   if (error.statusCode === 400 && error instanceof SyntaxError) {
-    return new ApiError('bad_body', 400, `the body is not valid JSON: ${error.message}`);
+    return httpErrors.badBody(`the body is not valid JSON: ${error.message}`);
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    return new ApiError('bad_request', error.statusCode, error.message);
+    return httpErrors.badRequest(error.message, error.statusCode);
   }
-  return new ApiError('internal', 500, 'an internal error occurred; the log of this process has the details', false);
+  return httpErrors.internal();
 }
 
 export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
@@ -149,7 +129,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendApiError(reply, apiError);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendApiError(reply, new ApiError('not_found', 404, `no route ${request.method} ${request.url.split('?')[0]}`)),
+    sendApiError(reply, httpErrors.notFound(request.method, request.url.split('?')[0] ?? '')),
   );
   refuseMalformedRequests(app);
   answerNodeRefusals(app);
@@ -167,20 +147,20 @@ function refuseMalformedRequests(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     // A path, or an absolute URL (RFC 9112 §3.2); `GET *` would otherwise reach the dashboard's /.
     if (!request.url.startsWith('/') && !/^https?:\/\//i.test(request.url)) {
-      throw new ApiError('bad_request', 400, `the request target must be a path starting with / (got ${JSON.stringify(request.url.slice(0, 40))})`);
+      throw httpErrors.badRequest(`the request target must be a path starting with / (got ${JSON.stringify(request.url.slice(0, 40))})`);
     }
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-      throw new ApiError('bad_request', 400, 'an HTTP/1.1 request needs a Host header');
+      throw httpErrors.badRequest('an HTTP/1.1 request needs a Host header');
     }
     // Nothing here undoes a content or transfer coding other than chunked: a gzip body would be
     // taken for JSON or stored as garbled text. Refuse it (RFC 9110 §15.5.16).
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      throw new ApiError('unsupported_media_type', 415, `send the body uncompressed: this server takes no Content-Encoding (got ${JSON.stringify(encoding.slice(0, 40))})`);
+      throw httpErrors.unsupportedMediaType(`send the body uncompressed: this server takes no Content-Encoding (got ${JSON.stringify(encoding.slice(0, 40))})`);
     }
     const transfer = request.headers['transfer-encoding'];
     if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked') {
-      throw new ApiError('bad_request', 400, `this server takes Transfer-Encoding: chunked alone (got ${JSON.stringify(transfer.slice(0, 40))})`);
+      throw httpErrors.badRequest(`this server takes Transfer-Encoding: chunked alone (got ${JSON.stringify(transfer.slice(0, 40))})`);
     }
   });
 }
@@ -189,12 +169,12 @@ function refuseMalformedRequests(app: FastifyInstance): void {
 // 100-continue (417), and CONNECT (Node drops the socket without a word).
 function answerNodeRefusals(app: FastifyInstance): void {
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
-    const body = JSON.stringify(errorBody(new ApiError('expectation_failed', 417, 'this server meets no Expect but 100-continue; send the request without it')));
+    const body = JSON.stringify(errorBody(httpErrors.expectationFailed()));
     response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
     response.end(body);
   });
   app.server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
-    answerAndClose(socket, new ApiError('method_not_allowed', 405, 'this server is no proxy: it does not serve CONNECT'));
+    answerAndClose(socket, httpErrors.methodNotAllowed('this server is no proxy: it does not serve CONNECT'));
     socket.resume();
   });
 }
@@ -205,7 +185,7 @@ function parseJsonBounded(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (jsonDepthExceeds(text, limits.jsonDepthMax)) {
-      done(new ApiError('bad_body', 400, `the body nests arrays and objects more than ${limits.jsonDepthMax} levels deep`), undefined);
+      done(httpErrors.badBody(`the body nests arrays and objects more than ${limits.jsonDepthMax} levels deep`), undefined);
       return;
     }
     parseJson(request, text, done);
@@ -246,7 +226,7 @@ export function refuseOtherMethods(app: FastifyInstance, url: string, allowed: r
     handler: async (_request, reply) =>
       sendApiError(
         reply.header('allow', allowed.join(', ')),
-        new ApiError('method_not_allowed', 405, `use ${allowed.join(' or ')} on this path`),
+        httpErrors.methodNotAllowed(`use ${allowed.join(' or ')} on this path`),
       ),
   });
 }
@@ -257,7 +237,7 @@ export function checkClusterSecret(request: FastifyRequest, secret: string): Api
   const sender = request.headers['x-mirrorlab-node'];
   if (auth !== `Bearer ${secret}` || typeof sender !== 'string' || sender.length === 0) {
     request.log.warn({ url: request.url, sender, ip: request.ip }, 'internal request refused: bad or missing cluster secret');
-    return new ApiError('unauthorized', 401, 'internal routes need Authorization: Bearer <CLUSTER_SECRET> and the sender node id');
+    return httpErrors.unauthorized();
   }
   return null;
 }
@@ -284,17 +264,17 @@ function answerClientError(this: FastifyInstance, error: ConnectionError, socket
 function clientErrorOf(error: ConnectionError): ApiError {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return new ApiError('headers_too_large', 431, 'the request line and headers are larger than this server takes (16 KiB); send fewer or shorter headers');
+      return httpErrors.headersTooLarge();
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new ApiError('request_timeout', 408, `the request did not arrive in full within ${limits.requestReceiveMsMax} ms; send it at once`);
+      return httpErrors.requestTimeout(limits.requestReceiveMsMax);
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return new ApiError('too_large', 413, 'the chunk extensions are larger than this server takes');
+      return httpErrors.tooLarge('the chunk extensions are larger than this server takes');
     case 'HPE_INVALID_EOF_STATE':
-      return new ApiError('bad_request', 400, 'the connection was closed before the whole request arrived (a body shorter than its Content-Length?)');
+      return httpErrors.badRequest('the connection was closed before the whole request arrived (a body shorter than its Content-Length?)');
     case 'HPE_INVALID_METHOD':
-      return new ApiError('bad_request', 400, 'the method is not an HTTP method this server knows; use GET, PUT, POST or DELETE');
+      return httpErrors.badRequest('the method is not an HTTP method this server knows; use GET, PUT, POST or DELETE');
     default:
-      return new ApiError('bad_request', 400, `the request is not valid HTTP/1.1 (${error.code ?? 'unreadable'})`);
+      return httpErrors.badRequest(`the request is not valid HTTP/1.1 (${error.code ?? 'unreadable'})`);
   }
 }
 
@@ -303,8 +283,8 @@ function answerWebSocketClientError(error: Error, socket: Duplex, request: { met
   if (socket.destroyed) return;
   const refusal =
     request.method === 'GET'
-      ? new ApiError('bad_request', 400, `not a valid WebSocket handshake: ${error.message}`)
-      : new ApiError('method_not_allowed', 405, 'a WebSocket opens with GET', true, {}, { allow: 'GET' });
+      ? httpErrors.badRequest(`not a valid WebSocket handshake: ${error.message}`)
+      : httpErrors.methodNotAllowed('a WebSocket opens with GET', 'GET');
   answerAndClose(socket, refusal);
   // No HTTP parser reads an upgraded socket any more: discard what still arrives.
   socket.resume();

@@ -76,11 +76,26 @@ export const limits = {
   // An open stream silent for longer than this (and than twice its measured transit time) is dead.
   // Above any latency rule a workshop uses, so a link that turns slow is never taken for a dead one.
   streamSilenceMsMin: 5000,
+  // One message on a replication WebSocket, either way: a batch of frames (streamBatchBytesMax), a
+  // snapshot chunk (snapshotChunkBytesMax) or one entry with the largest value fit well within it.
+  streamMessageBytesMax: 16 * MiB,
   reconnectBackoffMsMin: 50,
   reconnectBackoffMsMax: 2000,
 
+  // A rollback the new primary asks of its mirror gets at least this long (it writes a file).
+  rollbackRequestTimeoutMs: 10_000,
+  // A planned failover's step-down: the primary drains for at most this long.
+  stepDownTimeoutMsDefault: 5000,
+  stepDownTimeoutMsMax: 30_000,
+
   // Control
   eventHistoryMax: 1000,
+  // One message a dashboard may send on GET /events (it sends none that matter).
+  eventMessageBytesMax: 64 * KiB,
+  // An SSE stream carries a comment this often, so proxies and clients see it alive.
+  sseKeepaliveMs: 15_000,
+  // How long reset waits for the witness to name a reachable primary (a failover may be running).
+  resetPrimaryWaitMs: 10_000,
   faultRulesMax: 100,
   pauseMsMax: 60_000,
   latencyMsMax: 60_000,
@@ -104,6 +119,13 @@ export const limits = {
   // A node retries its registration with control this often, at most this many times.
   memberRegisterRetryMs: 1000,
   memberRegisterAttemptsMax: 60,
+
+  // Idle keep-alive connections of every HTTP client agent are closed after this long.
+  httpKeepAliveMs: 10_000,
+  // Connections one process keeps to one peer for its peer traffic (mirroring, witness).
+  peerConnectionsMax: 16,
+  // A WebSocket connect through the link waits this long for its handshake unless told otherwise.
+  webSocketHandshakeTimeoutMsDefault: 10_000,
 
   // Link layer (fault injection, shared/link.ts)
   // An answer held back by a drop or loss rule waits at most this long for the requester to give

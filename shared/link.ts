@@ -86,7 +86,7 @@ export class Link {
     readonly selfId: string,
     options: LinkOptions = {},
   ) {
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
+    this.agent = new Agent({ keepAliveTimeout: limits.httpKeepAliveMs, connections: limits.peerConnectionsMax });
     this.random = options.random ?? Math.random;
   }
 
@@ -292,7 +292,7 @@ export class Link {
   // rules applied to the connect: a partition resets it at once (reject) or lets it hang until
   // options.handshakeTimeout (drop, unless it heals first); latency delays it.
   connectWebSocket(peerId: string, url: string, options: ClientOptions = {}): WebSocket {
-    const handshakeTimeoutMs = options.handshakeTimeout ?? 10_000;
+    const handshakeTimeoutMs = options.handshakeTimeout ?? limits.webSocketHandshakeTimeoutMsDefault;
     const createConnection = (connectOptions: net.NetConnectOpts & { socketPath?: string }, oncreate: (error: Error | null, socket?: net.Socket) => void) =>
       this.openSocket(peerId, connectOptions, oncreate, handshakeTimeoutMs);
     return new WebSocket(url, { ...options, createConnection: createConnection as unknown as typeof net.createConnection });

@@ -22,6 +22,17 @@ export function controlPlaneHeaders(secret: string, nodeId: string): Record<stri
   return { ...authHeaders(secret, nodeId), [HEADER_PLANE]: 'control' };
 }
 
+// Where an epoch began in a primary's log, like a PostgreSQL timeline history entry.
+export interface EpochStart {
+  epoch: number;
+  // The first LSN written in this epoch.
+  startLsn: number;
+  primaryId: string;
+}
+
+// When a node's log writes are made durable: each entry, each group commit, or never (tests).
+export type FsyncMode = 'always' | 'batch' | 'off';
+
 // ---- Witness (node <-> control) ----
 
 // The cluster as the witness records it: the epoch, its primary, and who holds the mirror slot
@@ -31,6 +42,22 @@ export interface WitnessView {
   epoch: number;
   primaryId: string | null;
   mirrorId: string | null;
+}
+
+// The witness's answer to a heartbeat: its view, and every member's URLs (as peers reach it, as
+// clients do): a node merges the ones it lacks into its peers, so a node that joined later can be
+// the primary's mirror or a new primary.
+export interface WitnessAnswer extends WitnessView {
+  members: Record<string, { url: string; publicUrl: string }>;
+}
+
+// POST /internal/witness/mirror-state: the primary reports its mirror synchronized, or asks consent
+// to stop waiting for it. It names the mirror it is about.
+export interface MirrorStateReport {
+  epoch: number;
+  mirrorId: string;
+  synchronized: boolean;
+  seq: number;
 }
 
 // ---- Replication stream (WebSocket, replica connects to the primary at /internal/replicate) ----
@@ -62,7 +89,7 @@ export interface HelloOkMessage {
   primaryId: string;
   epoch: number;
   // Each epoch and the LSN where it began (the primary's timeline history).
-  epochHistory: Array<{ epoch: number; startLsn: number; primaryId: string }>;
+  epochHistory: EpochStart[];
   // partial: entries follow from fromLsn+1; full: a snapshot at snapshotLsn follows, then entries.
   resync: 'partial' | 'full';
   fromLsn: number;
@@ -103,6 +130,11 @@ export type PrimaryMessage = HelloOkMessage | SnapshotChunkMessage | HeartbeatMe
 // POST /internal/mirror/snapshot   body SnapshotChunkMessage JSON: full resync
 // POST /internal/mirror/heartbeat  {"epoch","lsn","ts"}
 export const HEADER_FROM_LSN = 'x-mirrorlab-from-lsn';
+// On every request to the mirror: what the primary makes of it (its state and copy mode).
+export const HEADER_MIRROR_STATE = 'x-mirrorlab-mirror-state';
+export const HEADER_MIRROR_MODE = 'x-mirrorlab-mirror-mode';
+// Mirror states, after SQL Server database mirroring (see services/node/src/mirroring/shipper.ts).
+export type MirrorState = 'disconnected' | 'synchronizing' | 'synchronized' | 'suspended';
 export const HEADER_COMMIT_LSN = 'x-mirrorlab-commit-lsn';
 // On the position request: the primary's epoch history as JSON, for the mirror to adopt.
 export const HEADER_EPOCH_HISTORY = 'x-mirrorlab-epoch-history';

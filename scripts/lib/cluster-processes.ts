@@ -68,6 +68,8 @@ export class ClusterProcesses {
   private readonly services = new Map<string, Service>();
   private readonly topology: readonly ServiceSpec[];
   private readonly restartPolicy: RestartPolicy | null;
+  // Environment set for a service's later starts (setServiceEnv), over the options' own.
+  private readonly envChanges = new Map<string, Record<string, string>>();
   // Settings given from the shell at a start (ServiceSpec.shellEnv), per service id; kept for the
   // service's later starts and restarts, as a container keeps its environment.
   private readonly shellSettings = new Map<string, Record<string, string>>();
@@ -175,6 +177,13 @@ export class ClusterProcesses {
     await Promise.all(this.ids().map((id) => this.stop(id)));
   }
 
+  // Changes a service's environment for its next starts, as editing its compose environment and
+  // starting it again would (a running process keeps the environment it started with).
+  setServiceEnv(id: string, env: Record<string, string>): void {
+    this.service(id);
+    this.envChanges.set(id, { ...this.envChanges.get(id), ...env });
+  }
+
   private service(id: string): Service {
     const service = this.services.get(id);
     if (!service) throw new Error(`unknown service ${JSON.stringify(id)}; valid ids are ${this.ids().join(', ')}`);
@@ -190,6 +199,7 @@ export class ClusterProcesses {
       ...serviceEnv(spec, this.options.plan, this.topology),
       ...this.options.env,
       ...this.options.serviceEnv?.[spec.id],
+      ...this.envChanges.get(spec.id),
       ...this.shellSettings.get(spec.id),
     };
     // `node` is run as this very binary: a test runner's PATH may lead to another Node version.

@@ -28,11 +28,14 @@ type Flow =
   // A forced failover onto a lagging replica: the armed node rolls back what it alone held.
   | 'forced'
   // The armed node starts empty after writes: its full resync (a snapshot) is what crashes.
-  | 'late-start';
+  | 'late-start'
+  // Control is restarted with the point armed once the cluster is settled, then the primary is
+  // killed: the witness's grant of the failover is the first record it saves.
+  | 'witness';
 
 interface Scenario {
   point: CrashPointName;
-  target: 'primary' | 'mirror' | 'replica-1';
+  target: 'primary' | 'mirror' | 'replica-1' | 'control';
   flow: Flow;
   skip?: number;
   from?: 'boot' | 'running';
@@ -63,6 +66,8 @@ const SCENARIOS: Scenario[] = [
   { point: 'state-file.renamed', target: 'primary', flow: 'writes', from: 'boot' },
   { point: 'role.persisted', target: 'mirror', flow: 'failover', fast: true },
   { point: 'role.persisted', target: 'primary', flow: 'failover' },
+  { point: 'witness-state.tmp-written', target: 'control', flow: 'witness' },
+  { point: 'witness-state.renamed', target: 'control', flow: 'witness' },
 ];
 
 const selected = process.env.MIRRORLAB_CRASH_MATRIX === 'all' ? SCENARIOS : SCENARIOS.filter((s) => s.fast);
@@ -93,12 +98,14 @@ async function startScenarioCluster(s: Scenario): Promise<TestCluster> {
   // A node armed from boot, or starting late, starts on its own once the others run.
   const apart = s.from === 'boot' || s.flow === 'late-start';
   const services = ['control', 'primary', 'mirror', 'replica-1'].filter((id) => !apart || id !== s.target);
+  const arming = { MIRRORLAB_CRASH_POINT: s.point, MIRRORLAB_CRASH_SKIP: String(s.skip ?? 0), MIRRORLAB_CRASH_FROM: s.from ?? 'running' };
   return startCluster({
     services,
     env: { SNAPSHOT_EVERY_ENTRIES: '100', LOG_SEGMENT_BYTES: '4096' },
-    serviceEnv: {
-      [s.target]: { MIRRORLAB_CRASH_POINT: s.point, MIRRORLAB_CRASH_SKIP: String(s.skip ?? 0), MIRRORLAB_CRASH_FROM: s.from ?? 'running' },
-    },
+    serviceEnv: s.flow === 'witness' ? {} : { [s.target]: arming },
+  }).then((c) => {
+    if (s.flow === 'witness') c.processes.setServiceEnv(s.target, arming);
+    return c;
   });
 }
 
@@ -106,6 +113,7 @@ async function runFlow(c: TestCluster, s: Scenario): Promise<void> {
   if (s.from === 'boot') return bootFlow(c, s);
   await settled(c, ['replica-1']);
   if (s.flow === 'forced') return forcedFlow(c, s);
+  if (s.flow === 'witness') return witnessFlow(c, s);
   const workload = (load = writes(c, 'w'));
   if (s.flow === 'failover') {
     await waitFor(() => workload.acked.length >= 50, { what: '50 acknowledged writes' });
@@ -242,4 +250,22 @@ async function rolledBackLsns(c: TestCluster, id: string): Promise<Set<number>> 
     for (const line of (await readFile(path.join(dir, name), 'utf8')).split('\n')) if (line) lsns.add(JSON.parse(line).lsn);
   }
   return lsns;
+}
+
+// Control restarts armed, settled; the primary dies; control dies saving its grant and comes back.
+// Whether the grant was durable or not, the cluster ends with one primary at one new epoch.
+async function witnessFlow(c: TestCluster, s: Scenario): Promise<void> {
+  const workload = (load = writes(c, 'w'));
+  await waitFor(() => workload.acked.length >= 50, { what: '50 acknowledged writes' });
+  await c.stop('control');
+  await c.start('control');
+  await settled(c, ['replica-1']);
+  await c.kill('primary');
+  await crashed(c, s);
+  await c.start('control');
+  await waitForPrimary(c, 'mirror');
+  await c.start('primary');
+  await moreWrites(workload, 20);
+  await workload.stop();
+  await checkConverged(c, s, workload.acked);
 }

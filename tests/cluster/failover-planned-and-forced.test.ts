@@ -44,6 +44,18 @@ describe('planned failover', () => {
   });
 });
 
+describe('planned failover to a primary that does not answer', () => {
+  it('answers 503 node_unreachable (indefinite), never a 500', async () => {
+    const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror'] }));
+    await synchronized(c, 'primary');
+    await c.kill('primary');
+    // Right away, before the automatic failover: the witness still has the mirror synchronized.
+    const answer = await postJson(`${c.url('control')}/cluster/failover`, { to: 'mirror' });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(503);
+    expect(answer.body).toMatchObject({ error: 'node_unreachable', definite: false });
+  });
+});
+
 describe('forced failover', () => {
   it('to a lagging replica reports what it lacks; the copies that held it roll it back', async () => {
     const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror', 'replica-1'] }));

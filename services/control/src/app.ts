@@ -109,7 +109,7 @@ export function buildControlApp(bootConfig: ControlConfig, logger: Logger): Fast
   registerFaultRoutes(app, { config, table: faults, sync, link, pauses, regions, emit: events.emit });
 
   // GET /events is a WebSocket route: its plugin must be loaded before the route is declared.
-  void app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  void app.register(websocket, { options: { maxPayload: limits.eventMessageBytesMax } });
   void app.register(async (scope) => registerEventRoutes(scope, events));
 
   registerMetricsRoute(app, metrics, () => {
@@ -132,7 +132,7 @@ export function buildControlApp(bootConfig: ControlConfig, logger: Logger): Fast
   registerMemberRoutes(app, { members, secret: config.clusterSecret, witness: () => { const { epoch, primaryId, mirrorId } = witness.view(); return { epoch, primaryId, mirrorId }; }, emit: events.emit });
 
   // POST /cluster/reset: back to the starting point (heals, modes, roles), without touching data.
-  const reset = new ClusterReset({ config, table: faults, sync, witness, pauses, viewPrimary: () => view.snapshot().primary, emit: events.emit, logger: logger.child({ component: 'reset' }) });
+  const reset = new ClusterReset({ config, table: faults, sync, witness, pauses, view: () => view.snapshot(), emit: events.emit, logger: logger.child({ component: 'reset' }) });
   registerResetRoutes(app, reset, config.nodeCmd);
 
   // The dashboard (GET / and its files), the traffic its message view draws (collected from every

@@ -5,6 +5,7 @@
 
 import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
+import { limits } from '../../../shared/limits.ts';
 import type { Peer } from './config.ts';
 
 // A data node's GET /status (SPEC §3). Control reads only the fields it reasons about and passes
@@ -41,7 +42,7 @@ type PollResult = { ok: true; status: NodeStatus } | { ok: false; error: string 
 
 export class ClusterView {
   private readonly last = new Map<string, PollResult>();
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 2 });
+  private readonly agent = new Agent({ keepAliveTimeout: limits.httpKeepAliveMs, connections: 2 });
   private readonly closing = new AbortController();
   private updatedAtMs = Date.now();
   private loop: Promise<void> | null = null;

@@ -2,8 +2,10 @@
 // copy holds what the primary holds (digests at a common LSN; a filtered replica on its filter).
 
 import type { FastifyInstance } from 'fastify';
-import { ApiError, refuseOtherMethods } from '../../../shared/http-server.ts';
+import { httpErrors } from '../../../shared/http-errors.ts';
+import { refuseOtherMethods } from '../../../shared/http-server.ts';
 import type { ControlConfig } from './config.ts';
+import { badModeError, noPrimaryError } from './errors.ts';
 import { callNode as call, fetchStatuses as statuses, primaryOf, urlOf } from './node-requests.ts';
 
 export function registerCopyRoutes(app: FastifyInstance, config: ControlConfig): void {
@@ -11,16 +13,16 @@ export function registerCopyRoutes(app: FastifyInstance, config: ControlConfig):
     const body = request.body as Record<string, unknown> | null;
     const valid = config.peers.map((p) => p.id);
     if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length === 0) {
-      throw new ApiError('bad_body', 400, `send an object such as {"mirror":"sync","replica-1":"async"}; copies: ${valid.join(', ')}`);
+      throw httpErrors.badBody(`send an object such as {"mirror":"sync","replica-1":"async"}; copies: ${valid.join(', ')}`);
     }
     const problems: string[] = [];
     for (const [id, mode] of Object.entries(body)) {
       if (!valid.includes(id)) problems.push(`"${id}" is not a node (valid: ${valid.join(', ')})`);
       if (mode !== 'sync' && mode !== 'async') problems.push(`mode ${JSON.stringify(mode)} for ${id} must be "sync" or "async"`);
     }
-    if (problems.length > 0) throw new ApiError('bad_mode', 400, problems.join('; '), true, { valid: { copies: valid, modes: ['sync', 'async'] } });
+    if (problems.length > 0) throw badModeError(problems, valid);
     const primary = primaryOf(await statuses(config));
-    if (!primary) throw new ApiError('no_primary', 503, 'no primary answers right now; retry when one does');
+    if (!primary) throw noPrimaryError('retry when one does');
     const answer = await call(`${urlOf(config, primary.id)}/internal/modes`, config, { method: 'PUT', body });
     return reply.code(answer.status).send(answer.status === 200 ? { primary: primary.id, ...answer.body } : answer.body);
   });
@@ -29,7 +31,7 @@ export function registerCopyRoutes(app: FastifyInstance, config: ControlConfig):
   app.get('/cluster/verify', async () => {
     const nodes = await statuses(config);
     const primary = primaryOf(nodes);
-    if (!primary) throw new ApiError('no_primary', 503, 'no primary answers right now; nothing to verify against');
+    if (!primary) throw noPrimaryError('nothing to verify against');
     const copies = [...nodes.values()].filter((s) => s.id !== primary.id && (s.role === 'mirror' || s.role === 'replica'));
     // The common LSN: every copy has applied at least this far, and each keeps a digest history.
     const lsn = Math.min(primary.appliedLsn, ...copies.map((c) => c.appliedLsn));

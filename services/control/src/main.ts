@@ -3,6 +3,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { pino } from 'pino';
+import { armCrashPoint, crashPointsRunning } from '../../../shared/crash-points.ts';
 import { buildControlApp } from './app.ts';
 import { loadConfigOrExit } from './config.ts';
 
@@ -14,6 +15,8 @@ const logger = pino({ level: config.logLevel, base: { nodeId: config.nodeId } })
 
 async function main(): Promise<void> {
   await mkdir(config.dataDir, { recursive: true });
+  armCrashPoint(config.crashPoint, config.dataDir);
+  if (config.crashPoint) logger.warn({ crashPoint: config.crashPoint }, 'a crash point is armed (test setting)');
   const app = buildControlApp(config, logger);
   let closing = false;
   const shutdown = (signal: NodeJS.Signals): void => {
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
     logger.fatal({ err, port: config.port, host: config.host }, `control cannot listen: ${reason}`);
     process.exit(1);
   }
+  crashPointsRunning();
   logger.info({ port: config.port, peers: config.peers.map((p) => p.id) }, 'control started');
 }
 

@@ -3,10 +3,11 @@
 // one live list: every module that talks to the nodes (the view, fault delivery, the witness, the
 // levers) reads it on each use, so a new member is polled, gets the fault rules, is a valid fault
 // name and copy from its registration on. Registered members are persisted in
-// DATA_DIR/members.json (temporary file, then rename) so a control restart keeps them. Members
+// DATA_DIR/members.json (written atomically, shared/atomic-file.ts) so a control restart keeps them. Members
 // are never dropped by themselves: a member that is down shows as unreachable, like a PEERS entry.
 
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../../shared/atomic-file.ts';
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -103,8 +104,7 @@ export class Membership {
   private async persist(): Promise<void> {
     const entries = [...this.registered.values()];
     const write = this.writing.then(async () => {
-      await writeFile(`${this.file}.tmp`, JSON.stringify(entries, null, 2));
-      await rename(`${this.file}.tmp`, this.file);
+      await writeFileAtomic(this.file, JSON.stringify(entries, null, 2));
     });
     this.writing = write.catch((error) => this.options.logger.error({ err: error }, 'cannot persist the members'));
     await this.writing;

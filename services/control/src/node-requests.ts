@@ -3,10 +3,11 @@
 // traffic is never subject to fault rules, so a lever still works on a cluster full of faults.
 
 import { request } from 'undici';
-import { ApiError } from '../../../shared/http-server.ts';
+import { ApiError } from '../../../shared/http-errors.ts';
 import { limits } from '../../../shared/limits.ts';
 import { controlPlaneHeaders } from '../../../shared/protocol.ts';
 import type { ControlConfig } from './config.ts';
+import { nodeUnreachableError, unknownNodeError } from './errors.ts';
 
 export interface NodeAnswer {
   status: number;
@@ -14,23 +15,30 @@ export interface NodeAnswer {
 }
 
 // One control-plane request to a node; the answer's JSON body, or null when it had none. Bounded
-// by `timeoutMs`; a refused or timed-out request throws (undici's error).
+// by `timeoutMs`. A node that refuses, times out, resets or answers something that is not JSON
+// throws 503 node_unreachable (indefinite: a request that timed out may have arrived), so a lever
+// on a node that stops answering mid-request says so instead of answering 500.
 export async function callNode(
   url: string,
   config: ControlConfig,
   init: { method?: 'GET' | 'PUT' | 'POST'; body?: unknown; timeoutMs?: number } = {},
 ): Promise<NodeAnswer> {
   const timeoutMs = init.timeoutMs ?? limits.peerRequestTimeoutMs * 3;
-  const response = await request(url, {
-    method: init.method ?? 'GET',
-    headers: { ...controlPlaneHeaders(config.clusterSecret, config.nodeId), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await response.body.text();
-  return { status: response.statusCode, body: text ? JSON.parse(text) : null };
+  try {
+    const response = await request(url, {
+      method: init.method ?? 'GET',
+      headers: { ...controlPlaneHeaders(config.clusterSecret, config.nodeId), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, body: text ? JSON.parse(text) : null };
+  } catch (error) {
+    const peer = config.peers.find((p) => url.startsWith(p.url));
+    throw nodeUnreachableError(peer?.id ?? new URL(url).host, error instanceof Error ? error.message : String(error));
+  }
 }
 
 // Every reachable node's fresh status (not the cached view: levers want now). Nodes that do not
@@ -59,6 +67,6 @@ export function primaryOf(nodes: Map<string, any>): any | null {
 
 export function urlOf(config: ControlConfig, id: string): string {
   const peer = config.peers.find((p) => p.id === id);
-  if (!peer) throw new ApiError('unknown_node', 400, `unknown node ${id}`);
+  if (!peer) throw unknownNodeError(id, config.peers.map((p) => p.id));
   return peer.url;
 }

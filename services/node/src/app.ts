@@ -18,7 +18,7 @@ export async function buildNodeApp(node: DataNode): Promise<FastifyInstance> {
   // limits are set per route, never per parser, so a 413 can name the limit that was in force.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
+  await app.register(websocket, { options: { maxPayload: limits.streamMessageBytesMax } });
   // Fault rules act on this node's answers to peers (and WebSocket handshakes): before any route.
   node.link.installHooks(app);
   // x-client-region: a client's simulated distance under the WAN profile.

@@ -145,7 +145,11 @@ export class DataNode {
   // Waiting for that (bounded) before listening means the first client write is not refused.
   async waitForQuorum(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.primary && !this.primary.hasQuorum() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (this.primary && !this.primary.hasQuorum()) {
+      const leftMs = deadline - Date.now();
+      if (leftMs <= 0) break;
+      await this.primary.leaseRenewed.wait(leftMs);
+    }
     return !this.primary || this.primary.hasQuorum();
   }
 
@@ -436,7 +440,7 @@ export class DataNode {
         method: 'POST',
         headers: { ...authHeaders(this.config.clusterSecret, this.config.nodeId, this.epoch), 'content-type': 'application/json' },
         body: JSON.stringify({ toLsn: fork }),
-        timeoutMs: Math.max(this.config.syncTimeoutMs, 10_000),
+        timeoutMs: Math.max(this.config.syncTimeoutMs, limits.rollbackRequestTimeoutMs),
       })
       .catch(() => null);
     if (response?.statusCode !== 200) return null;

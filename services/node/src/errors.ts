@@ -1,7 +1,7 @@
 // The data node's error catalog: one stable code per failure, its HTTP status, and whether the
 // operation surely did not happen (definite) or may have happened (indefinite). Tests assert codes.
 
-import { ApiError } from '../../../shared/http-server.ts';
+import { ApiError } from '../../../shared/http-errors.ts';
 
 export const errors = {
   badKey: (key: string) =>
@@ -50,5 +50,20 @@ export const errors = {
   staleEpoch: (theirs: number, mine: number) =>
     new ApiError('stale_epoch', 409, `epoch ${theirs} is older than this node's epoch ${mine}; the sender must step down`, true, { epoch: mine }),
   unavailable: (message: string) => new ApiError('unavailable', 503, message),
+  // ---- internal routes (peer traffic) ----
+  badHeader: (message: string) => new ApiError('bad_request', 400, message),
+  notMirror: (nodeId: string, role: string, epoch: number) =>
+    new ApiError('not_mirror', 409, `${nodeId} is ${role}, not the mirror`, true, { role, epoch }),
+  mirrorStopped: (nodeId: string) => new ApiError('not_mirror', 409, `${nodeId} stopped being the mirror`),
+  badBatch: (message: string) => new ApiError('bad_batch', 400, message),
+  // A batch that does not follow what the mirror holds: the primary resends from the mirror's position.
+  gap: (message: string) => new ApiError('gap', 409, message),
+  diverged: (lsn: number) => new ApiError('diverged', 409, `entry ${lsn} differs from the one this mirror holds`),
+  needsFullResync: (lastLsn: number) =>
+    new ApiError('needs_full_resync', 409, "the rollback point is below this node's snapshot; send a snapshot", true, { lsn: lastLsn }),
+  badMode: (problems: readonly string[]) => new ApiError('bad_mode', 400, problems.join('; ')),
+  notWebSocket: (path: string) => new ApiError('bad_request', 400, `open GET ${path} as a WebSocket`),
+  badRegion: (header: string, region: string, regions: readonly string[]) =>
+    new ApiError('bad_region', 400, `${header}: ${JSON.stringify(region)} is not a region (regions: ${regions.join(', ')})`, true, { valid: { regions } }),
   writeFailed: (message: string) => new ApiError('write_failed', 500, message, false),
 };

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { PauseBook } from '../../../services/control/src/faults/pause-book.ts';
 import { startCommand } from '../../../services/control/src/reset/reset-report.ts';
-import { wantedModes } from '../../../services/control/src/reset/reset-run.ts';
+import { viewShowsSteady, wantedModes } from '../../../services/control/src/reset/reset-run.ts';
 
 describe('pause book', () => {
   it('keeps one pause per node, the later end, and forgets ended ones', () => {
@@ -38,5 +38,21 @@ describe('reset copy modes', () => {
   it('spells start commands for compose and the local launcher', () => {
     expect(startCommand('docker compose', 'primary')).toBe('docker compose start primary');
     expect(startCommand('npm run node --', 'primary')).toBe('npm run node -- start primary');
+  });
+});
+
+describe('reset waits for the cached view', () => {
+  const view = (mirrorState: string, connected: boolean) => ({
+    primary: 'primary',
+    epoch: 3,
+    nodes: { primary: { id: 'primary', role: 'primary', epoch: 3, mirror: { id: 'mirror', mode: 'sync', state: mirrorState }, replicas: [{ id: 'replica-1', connected }] } },
+    faults: [],
+    updatedAt: '',
+  });
+  it('counts only a view with the primary, its synchronized sync mirror and connected replicas', () => {
+    expect(viewShowsSteady(view('synchronized', true), 'primary', 'mirror')).toBe(true);
+    expect(viewShowsSteady(view('synchronizing', true), 'primary', 'mirror')).toBe(false);
+    expect(viewShowsSteady(view('synchronized', false), 'primary', 'mirror')).toBe(false);
+    expect(viewShowsSteady(view('synchronized', true), 'mirror', 'primary')).toBe(false);
   });
 });

@@ -9,7 +9,8 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError, bodySchema, installErrorHandling, jsonDepthExceeds, refuseOtherMethods, serverOptions } from '../../../shared/http-server.ts';
+import { ApiError } from '../../../shared/http-errors.ts';
+import { bodySchema, installErrorHandling, jsonDepthExceeds, refuseOtherMethods, serverOptions } from '../../../shared/http-server.ts';
 import { limits } from '../../../shared/limits.ts';
 
 const apps: FastifyInstance[] = [];

@@ -60,7 +60,7 @@ interface Run {
 }
 
 export class LoadGenerator {
-  private readonly agent = new Agent({ connections: limits.loadInflightMax, keepAliveTimeout: 10_000 });
+  private readonly agent = new Agent({ connections: limits.loadInflightMax, keepAliveTimeout: limits.httpKeepAliveMs });
   private run: Run | null = null;
   private counts = emptyCounts();
   private last: LoadSettings | null = null;

@@ -7,12 +7,13 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { ApiError, refuseOtherMethods } from '../../../../shared/http-server.ts';
+import { type ApiError, httpErrors } from '../../../../shared/http-errors.ts';
+import { refuseOtherMethods } from '../../../../shared/http-server.ts';
 import { limits } from '../../../../shared/limits.ts';
+import { tooManySubscribersError } from '../errors.ts';
 import type { ControlEvent, EventHub } from './event-hub.ts';
 
 // An SSE comment line now and then keeps proxies from closing a quiet stream.
-const SSE_KEEPALIVE_MS = 15_000;
 
 interface StreamQuery {
   format: 'json' | 'sse';
@@ -27,12 +28,12 @@ function streamQuery(request: FastifyRequest): StreamQuery {
   if (format !== 'json' && format !== 'sse') problems.push(`format=${JSON.stringify(format)} must be sse (or omitted, for a WebSocket)`);
   const after = q.after === undefined ? null : Number(q.after);
   if (after !== null && (!Number.isSafeInteger(after) || after < 0)) problems.push('after must be a non-negative integer (a seq)');
-  if (problems.length > 0) throw new ApiError('bad_request', 400, problems.join('; '));
+  if (problems.length > 0) throw httpErrors.badRequest(problems.join('; '));
   return { format: format as 'json' | 'sse', after };
 }
 
 function tooBusy(): ApiError {
-  return new ApiError('too_many_subscribers', 503, `${limits.eventSubscribersMax} subscribers already listen; retry later`);
+  return tooManySubscribersError(limits.eventSubscribersMax);
 }
 
 function websocketStream(hub: EventHub, socket: WebSocket, request: FastifyRequest): void {
@@ -75,7 +76,7 @@ function sseStream(hub: EventHub, request: FastifyRequest, reply: FastifyReply, 
   reply.hijack();
   raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   raw.write(': mirrorlab events\n\n');
-  const keepalive = setInterval(() => raw.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+  const keepalive = setInterval(() => raw.write(': keepalive\n\n'), limits.sseKeepaliveMs);
   const done = () => {
     clearInterval(keepalive);
     unsubscribe();
@@ -101,7 +102,7 @@ export function registerEventRoutes(app: FastifyInstance, hub: EventHub): void {
     handler: async (request, reply) => {
       const query = streamQuery(request);
       if (query.format !== 'sse') {
-        throw new ApiError('bad_request', 400, 'open GET /events as a WebSocket, or add ?format=sse for Server-Sent Events');
+        throw httpErrors.badRequest('open GET /events as a WebSocket, or add ?format=sse for Server-Sent Events');
       }
       sseStream(hub, request, reply, query, openStreams);
     },
@@ -114,7 +115,7 @@ export function registerEventRoutes(app: FastifyInstance, hub: EventHub): void {
     const number = (name: string, fallback: number, max: number) => {
       if (q[name] === undefined) return fallback;
       const value = Number(q[name]);
-      if (!Number.isSafeInteger(value) || value < 0 || value > max) throw new ApiError('bad_request', 400, `${name} must be an integer from 0 to ${max}`);
+      if (!Number.isSafeInteger(value) || value < 0 || value > max) throw httpErrors.badRequest(`${name} must be an integer from 0 to ${max}`);
       return value;
     };
     const after = number('after', 0, Number.MAX_SAFE_INTEGER);

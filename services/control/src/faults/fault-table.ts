@@ -1,9 +1,10 @@
 // Control's fault rule table: the one source of truth for every rule in the cluster. Each rule gets
 // an id (f1, f2, ...; never reused), its creation time and a description. The table is persisted
-// in DATA_DIR (faults.json, written to a temporary file and renamed) so rules outlive a control
+// in DATA_DIR (faults.json, written atomically, shared/atomic-file.ts) so rules outlive a control
 // restart; a table that cannot be read is logged and replaced by an empty one.
 
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../../../shared/atomic-file.ts';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { describeRule, type FaultRule, type LatencyRule, ruleTableHash, ruleTableProblems } from '../../../../shared/fault-rules.ts';
@@ -140,9 +141,7 @@ export class FaultTable {
     this.changed();
     const table: PersistedTable = { nextId: this.nextId, rules: this.rules };
     const write = this.writing.then(async () => {
-      const temporary = `${this.file}.tmp`;
-      await writeFile(temporary, JSON.stringify(table, null, 2));
-      await rename(temporary, this.file);
+      await writeFileAtomic(this.file, JSON.stringify(table, null, 2));
     });
     // A failed write is logged; the rules still act (they live in memory and on the nodes).
     this.writing = write.catch((error) => this.options.logger.error({ err: error }, 'cannot persist the fault rules'));

@@ -16,15 +16,16 @@
 //      mirror is synchronized and every replica caught up.
 
 import type { Logger } from 'pino';
+import { ApiError } from '../../../../shared/http-errors.ts';
 import { limits } from '../../../../shared/limits.ts';
 import { defaultTopology } from '../../../../shared/topology.ts';
+import type { ClusterSnapshot } from '../cluster-view.ts';
 import type { ControlConfig, NodeCmd } from '../config.ts';
 import type { FaultSync } from '../faults/fault-sync.ts';
 import type { FaultTable } from '../faults/fault-table.ts';
 import type { PauseBook } from '../faults/pause-book.ts';
 import { callNode, fetchStatuses, urlOf } from '../node-requests.ts';
 import type { Witness } from '../witness/witness.ts';
-import { WitnessError } from '../witness/witness.ts';
 import { startCommand, type ResetStep, type ResetTodo } from './reset-report.ts';
 
 export interface ResetContext {
@@ -34,8 +35,8 @@ export interface ResetContext {
   sync: FaultSync;
   witness: Witness;
   pauses: PauseBook;
-  // The primary of control's cached view (GET /cluster, the dashboard), which polls on its own.
-  viewPrimary: () => string | null;
+  // Control's cached view (GET /cluster, the dashboard), which polls on its own.
+  view: () => ClusterSnapshot;
   emit: (type: string, fields: Record<string, unknown>) => void;
   logger: Logger;
 }
@@ -47,7 +48,6 @@ export const HOME_MIRROR = defaultTopology.find((s) => s.role === 'mirror')?.id 
 // A paused node that answers /health within this much after its pause's end is back.
 const PAUSE_GRACE_MS = 5000;
 // The longest a reset waits for a primary to answer (one may be in the middle of a failover).
-const PRIMARY_WAIT_MS = 10_000;
 
 export class ResetRun {
   readonly steps: ResetStep[] = [];
@@ -184,7 +184,8 @@ export class ResetRun {
       } catch (error) {
         // A mirror can leave `synchronized` between the check and the handover (a slow fsync):
         // one more wait, then the reason goes into the todo.
-        if (attempt === 2 || !(error instanceof WitnessError)) {
+        // A witness refusal is definite (nothing changed): worth one more try.
+        if (attempt === 2 || !(error instanceof ApiError && error.definite)) {
           this.needs(`the planned failover to ${HOME_PRIMARY} failed: ${(error as Error).message}`, 'npm run reset');
           return false;
         }
@@ -200,7 +201,7 @@ export class ResetRun {
       if (!id) return null;
       const answer = await callNode(`${urlOf(this.ctx.config, id)}/status`, this.ctx.config, { timeoutMs: 1000 });
       return answer.status === 200 && answer.body.role === 'primary' ? id : null;
-    }, this.leftMs(PRIMARY_WAIT_MS));
+    }, this.leftMs(limits.resetPrimaryWaitMs));
     if (!found) {
       const id = this.ctx.witness.record.primaryId;
       if (id) this.needs(`${id}, the primary, does not answer: a planned failover needs it; start it`, startCommand(this.nodeCmd, id));
@@ -285,12 +286,22 @@ export class ResetRun {
       return null;
     }
     // A 200 means what a person looks at next agrees too: GET /cluster is a poll round behind.
-    if (this.ctx.viewPrimary() !== primary.id) {
-      progress.last = `control's view (GET /cluster) does not show ${primary.id} as primary yet`;
+    if (!viewShowsSteady(this.ctx.view(), primary.id, mirror.id)) {
+      progress.last = `control's view (GET /cluster) does not show ${primary.id} as primary with ${mirror.id} synchronized yet`;
       return null;
     }
     return `${primary.id} is primary at epoch ${primary.epoch}; ${mirror.id} its synchronized sync mirror; ${replicas.map((s) => s.id).join(', ') || 'no replica'} caught up to LSN ${target}`;
   }
+}
+
+// The cached view shows `primaryId` as the primary, `mirrorId` its synchronized sync mirror, and
+// every replica it lists connected: what GET /cluster must show once a reset answers 200.
+export function viewShowsSteady(view: ClusterSnapshot, primaryId: string, mirrorId: string): boolean {
+  const status = view.nodes[primaryId];
+  if (view.primary !== primaryId || !status || !('role' in status)) return false;
+  const mirror = status.mirror as { id?: string; mode?: string; state?: string } | null | undefined;
+  const replicas = (status.replicas as Array<{ connected: boolean }> | undefined) ?? [];
+  return mirror?.id === mirrorId && mirror.mode === 'sync' && mirror.state === 'synchronized' && replicas.every((r) => r.connected);
 }
 
 // The copy modes of the starting point that a primary's status shows differ: mirror sync, replicas async.

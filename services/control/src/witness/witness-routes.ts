@@ -5,8 +5,8 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bodySchema, checkClusterSecret, refuseOtherMethods } from '../../../../shared/http-server.ts';
-import { HEADER_NODE_ID } from '../../../../shared/protocol.ts';
-import type { MirrorStateReport, Witness } from './witness.ts';
+import { HEADER_NODE_ID, type MirrorStateReport } from '../../../../shared/protocol.ts';
+import type { Witness } from './witness.ts';
 
 function sender(request: FastifyRequest, secret: string): string {
   const refusal = checkClusterSecret(request, secret);

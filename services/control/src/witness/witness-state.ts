@@ -3,8 +3,9 @@
 // persisted so a control restart keeps it. Decisions are pure functions of this state and the time
 // each node was last heard; the routes only do I/O around them.
 
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../../../shared/atomic-file.ts';
 
 export interface WitnessRecord {
   epoch: number;
@@ -54,19 +55,14 @@ export class WitnessStore {
     return this.record;
   }
 
-  // Durable before anyone is told: a granted epoch must survive a control crash.
+  // Durable before anyone is told, and before the witness itself acts on it: a granted epoch must
+  // survive a control crash, and a write that fails leaves the record (and the decision) as it was.
   async save(changes: Partial<WitnessRecord>): Promise<WitnessRecord> {
-    this.record = { ...this.record, ...changes };
-    await mkdir(this.dir, { recursive: true });
-    const target = join(this.dir, 'witness.json');
-    const file = await open(`${target}.tmp`, 'w');
-    try {
-      await file.writeFile(JSON.stringify(this.record, null, 2));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(`${target}.tmp`, target);
+    const next = { ...this.record, ...changes };
+    await writeFileAtomic(join(this.dir, 'witness.json'), JSON.stringify(next, null, 2), {
+      crashPoints: { tmpWritten: 'witness-state.tmp-written', renamed: 'witness-state.renamed' },
+    });
+    this.record = next;
     return this.record;
   }
 }

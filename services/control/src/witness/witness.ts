@@ -4,12 +4,21 @@
 // before anyone learns of it.
 
 import type { Logger } from 'pino';
-import { request } from 'undici';
-import { ApiError } from '../../../../shared/http-server.ts';
 import { limits } from '../../../../shared/limits.ts';
 import type { Link } from '../../../../shared/link.ts';
-import { authHeaders } from '../../../../shared/protocol.ts';
+import { authHeaders, type MirrorStateReport, type WitnessAnswer } from '../../../../shared/protocol.ts';
 import type { ControlConfig } from '../config.ts';
+import {
+  alreadyPrimaryError,
+  badMirrorNodeError,
+  candidateUnreachableError,
+  mirrorSlotTakenError,
+  notSynchronizedError,
+  stepDownFailedError,
+  unknownNodeError,
+  witnessStaleEpochError,
+} from '../errors.ts';
+import { callNode, urlOf } from '../node-requests.ts';
 import { decideAutomaticFailover, type WitnessRecord, WitnessStore } from './witness-state.ts';
 
 export type EmitEvent = (type: string, fields: Record<string, unknown>) => void;
@@ -21,30 +30,7 @@ export interface HeartbeatBody {
   mirrorId?: string | null;
 }
 
-export interface MirrorStateReport {
-  epoch: number;
-  // The mirror the report is about (the primary's shipper's).
-  mirrorId: string;
-  synchronized: boolean;
-  seq: number;
-}
 
-export interface WitnessView {
-  epoch: number;
-  primaryId: string | null;
-  mirrorId: string | null;
-  // Every member's URLs (as peers reach it, as clients do): a node merges the ones it lacks into
-  // its peers, so a node that joined later can be the primary's mirror or a new primary.
-  members: Record<string, { url: string; publicUrl: string }>;
-}
-
-// A decision the witness refuses. Every refusal is definite: it comes before the witness changed
-// its record or told anyone, so nothing happened.
-export class WitnessError extends ApiError {
-  constructor(code: string, statusCode: number, message: string, extra: Record<string, unknown> = {}) {
-    super(code, statusCode, message, true, extra);
-  }
-}
 
 export class Witness {
   private readonly store: WitnessStore;
@@ -72,7 +58,7 @@ export class Witness {
     return this.store.record;
   }
 
-  view(): WitnessView {
+  view(): WitnessAnswer {
     const { epoch, primaryId, mirrorId } = this.store.record;
     const members = Object.fromEntries(this.config.peers.map((p) => [p.id, { url: p.url, publicUrl: p.publicUrl ?? p.url }]));
     return { epoch, primaryId, mirrorId, members };
@@ -96,7 +82,7 @@ export class Witness {
     return next;
   }
 
-  heartbeat(id: string, body: HeartbeatBody): Promise<WitnessView> {
+  heartbeat(id: string, body: HeartbeatBody): Promise<WitnessAnswer> {
     this.heard.set(id, { at: Date.now(), role: body.role, epoch: body.epoch, lsn: body.lsn });
     return this.serial(async () => {
       const record = this.store.record;
@@ -117,11 +103,11 @@ export class Witness {
   // names the mirror it is about: one about a node that no longer holds the slot (it was moved
   // meanwhile) must not mark the new holder synchronized, or the witness could promote a mirror
   // that lacks acknowledged writes. Releasing a former holder needs nothing recorded.
-  mirrorState(id: string, body: MirrorStateReport): Promise<{ consent: boolean } & WitnessView> {
+  mirrorState(id: string, body: MirrorStateReport): Promise<{ consent: boolean } & WitnessAnswer> {
     return this.serial(async () => {
       const record = this.store.record;
       if (id !== record.primaryId || body.epoch !== record.epoch) {
-        throw new WitnessError('stale_epoch', 409, `${id} is not the primary at epoch ${body.epoch}; the primary is ${record.primaryId} at epoch ${record.epoch}`, { ...this.view() });
+        throw witnessStaleEpochError(id, body.epoch, record, { ...this.view() });
       }
       if (body.mirrorId !== record.mirrorId) {
         this.logger.info({ about: body.mirrorId, slot: record.mirrorId, synchronized: body.synchronized }, 'mirror report about a former slot holder ignored');
@@ -136,7 +122,7 @@ export class Witness {
   }
 
   // The mirror asks to take over after losing the primary.
-  requestFailover(id: string, body: { epoch: number; lsn: number }): Promise<{ granted: boolean; reason?: string } & WitnessView> {
+  requestFailover(id: string, body: { epoch: number; lsn: number }): Promise<{ granted: boolean; reason?: string } & WitnessAnswer> {
     return this.serial(async () => {
       const record = this.store.record;
       const primaryId = record.primaryId ?? '';
@@ -161,19 +147,19 @@ export class Witness {
     return this.serial(async () => {
       const record = this.store.record;
       const ids = this.config.peers.map((p) => p.id);
-      if (!ids.includes(to)) throw new WitnessError('unknown_node', 400, `"${to}" is not a data node (valid: ${ids.join(', ')})`, { valid: ids });
-      if (to === record.primaryId) throw new WitnessError('already_primary', 409, `${to} is already the primary`);
+      if (!ids.includes(to)) throw unknownNodeError(to, ids);
+      if (to === record.primaryId) throw alreadyPrimaryError(to);
       return force ? this.forced(to, record) : this.planned(to, record);
     });
   }
 
   private async planned(to: string, record: WitnessRecord) {
     if (to !== record.mirrorId || !record.mirrorSynchronized) {
-      throw new WitnessError('not_synchronized', 409, `a planned failover goes to the synchronized mirror (${record.mirrorId ?? 'none'}${record.mirrorSynchronized ? '' : ', not synchronized now'}); use "force": true to promote ${to} anyway and lose what it lacks`);
+      throw notSynchronizedError(record.mirrorId, record.mirrorSynchronized, to);
     }
     const from = record.primaryId as string;
-    const drained = await this.command(from, '/internal/step-down', { epoch: record.epoch, timeoutMs: 5000 });
-    if (drained.status !== 200) throw new WitnessError('step_down_failed', 503, `the primary could not hand over: ${drained.body?.message ?? drained.status}; nothing changed`);
+    const drained = await this.command(from, '/internal/step-down', { epoch: record.epoch, timeoutMs: limits.stepDownTimeoutMsDefault });
+    if (drained.status !== 200) throw stepDownFailedError(String(drained.body?.message ?? drained.status));
     const epoch = record.epoch + 1;
     await this.store.save({ epoch, primaryId: to, mirrorId: from, mirrorSynchronized: false, mirrorReportSeq: 0 });
     this.emit('failover-granted', { from, to, epoch, lsn: drained.body.lsn, planned: true });
@@ -184,7 +170,7 @@ export class Witness {
   private async forced(to: string, record: WitnessRecord) {
     const statuses = await Promise.all(this.config.peers.map(async (p) => (await this.command(p.id, '/status', null, 'GET').catch(() => null))?.body));
     const target = statuses.find((s) => s?.id === to);
-    if (!target) throw new WitnessError('unreachable', 503, `${to} does not answer; it cannot be promoted`);
+    if (!target) throw candidateUnreachableError(to);
     const alive = statuses.filter(Boolean);
     const highest = Math.max(target.lsn, ...alive.map((s) => s.lsn as number));
     // Above every epoch anyone knows: the witness may not have heard a primary that died early,
@@ -209,17 +195,12 @@ export class Witness {
       const ids = this.config.peers.map((p) => p.id);
       if (!ids.includes(node) || node === record.primaryId) {
         const valid = ids.filter((i) => i !== record.primaryId);
-        throw new WitnessError('bad_node', 400, `"${node}" cannot be the mirror (valid: ${valid.join(', ')})`, { valid });
+        throw badMirrorNodeError(node, valid);
       }
       const previous = record.mirrorId;
       if (previous === node) return { mirror: node, previous, epoch: record.epoch, primary: record.primaryId, unchanged: true };
       if (previous !== null && !options.replace && this.heardMsAgo(previous) < this.config.failoverTimeoutMs) {
-        throw new WitnessError(
-          'mirror_slot_taken',
-          409,
-          `${previous} holds the mirror slot and there is only one; to move it, send {"node":"${node}","replace":true} (${previous} becomes a replica)`,
-          { mirror: previous },
-        );
+        throw mirrorSlotTakenError(previous, node);
       }
       await this.store.save({ mirrorId: node, mirrorSynchronized: false });
       this.emit('mirror-assigned', { node, previous, primary: record.primaryId, epoch: record.epoch });
@@ -254,18 +235,9 @@ export class Witness {
   }
 
   // Control's levers on a node: the cluster secret, a deadline, never subject to fault rules.
-  private async command(id: string, path: string, body: unknown, method: 'GET' | 'POST' = 'POST') {
-    const peer = this.config.peers.find((p) => p.id === id);
-    if (!peer) throw new WitnessError('unknown_node', 400, `unknown node ${id}`);
+  private command(id: string, path: string, body: unknown, method: 'GET' | 'POST' = 'POST') {
     const timeoutMs = (body as { timeoutMs?: number } | null)?.timeoutMs ?? limits.peerRequestTimeoutMs;
-    const response = await request(`${peer.url}${path}`, {
-      method,
-      headers: { ...authHeaders(this.config.clusterSecret, this.config.nodeId), ...(body === null ? {} : { 'content-type': 'application/json' }) },
-      body: body === null ? undefined : JSON.stringify(body),
-      headersTimeout: timeoutMs + 1000,
-      bodyTimeout: timeoutMs + 1000,
-    });
-    const text = await response.body.text();
-    return { status: response.statusCode, body: text ? JSON.parse(text) : null };
+    return callNode(`${urlOf(this.config, id)}${path}`, this.config, { method, body: body === null ? undefined : body, timeoutMs: timeoutMs + 1000 });
   }
+
 }

@@ -7,7 +7,7 @@
 // header answers 0). Peers never send the header; their traffic is the link layer's.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../../../../shared/http-server.ts';
+import { errors } from '../errors.ts';
 import { HEADER_NODE_ID } from '../../../../shared/protocol.ts';
 import { clientRoundTripMs, isRegion, REGIONS } from '../../../../shared/wan-profile.ts';
 import type { DataNode } from '../data-node.ts';
@@ -25,7 +25,7 @@ export function installClientRegion(app: FastifyInstance, node: DataNode): void 
   app.addHook('onRequest', async (request) => {
     const region = clientRegion(request);
     if (region !== undefined && !isRegion(region)) {
-      throw new ApiError('bad_region', 400, `${HEADER_CLIENT_REGION}: ${JSON.stringify(region)} is not a region (regions: ${REGIONS.join(', ')})`, true, { valid: { regions: REGIONS } });
+      throw errors.badRegion(HEADER_CLIENT_REGION, region, REGIONS);
     }
   });
   app.addHook('onSend', async (request, reply, payload) => {

@@ -5,13 +5,15 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { ApiError, bodySchema, checkClusterSecret, sendApiError } from '../../../../shared/http-server.ts';
+import { bodySchema, checkClusterSecret, sendApiError } from '../../../../shared/http-server.ts';
 import { limits } from '../../../../shared/limits.ts';
 import {
   HEADER_COMMIT_LSN,
   HEADER_EPOCH,
   HEADER_EPOCH_HISTORY,
   HEADER_FROM_LSN,
+  HEADER_MIRROR_MODE,
+  HEADER_MIRROR_STATE,
   HEADER_NODE_ID,
   type HelloMessage,
   type SnapshotChunkMessage,
@@ -20,7 +22,6 @@ import {
 import type { CopyMode } from '../../../../shared/topology.ts';
 import type { DataNode } from '../data-node.ts';
 import { errors } from '../errors.ts';
-import { HEADER_MIRROR_MODE, HEADER_MIRROR_STATE } from '../mirroring/shipper.ts';
 import type { MirrorReceiver } from '../mirroring/receiver.ts';
 import type { EpochStart } from '../roles/epoch-history.ts';
 
@@ -81,7 +82,7 @@ const bodies = {
       type: 'object',
       additionalProperties: false,
       required: ['epoch'],
-      properties: { epoch: LSN, timeoutMs: { type: 'integer', minimum: 1, maximum: 30_000 } },
+      properties: { epoch: LSN, timeoutMs: { type: 'integer', minimum: 1, maximum: limits.stepDownTimeoutMsMax } },
     },
     '{"epoch": <this primary\'s epoch>, "timeoutMs": 1..30000}',
   ),
@@ -119,7 +120,7 @@ function epochHistoryOf(text: string | undefined): EpochStart[] | undefined {
     return typeof s === 'object' && s !== null && Number.isSafeInteger(s.epoch) && Number.isSafeInteger(s.startLsn) && typeof s.primaryId === 'string';
   };
   if (!Array.isArray(history) || !history.every(isStart)) {
-    throw new ApiError('bad_request', 400, `header ${HEADER_EPOCH_HISTORY} must be a JSON array of {"epoch","startLsn","primaryId"}`);
+    throw errors.badHeader(`header ${HEADER_EPOCH_HISTORY} must be a JSON array of {"epoch","startLsn","primaryId"}`);
   }
   return history as EpochStart[];
 }
@@ -131,7 +132,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 function intHeader(request: FastifyRequest, name: string): number {
   const text = header(request, name);
-  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) throw new ApiError('bad_request', 400, `header ${name} must be a non-negative integer`);
+  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) throw errors.badHeader(`header ${name} must be a non-negative integer`);
   return Number(text);
 }
 
@@ -141,7 +142,7 @@ async function mirrorFor(node: DataNode, request: FastifyRequest): Promise<Mirro
   const sender = header(request, HEADER_NODE_ID) as string;
   if (epoch < node.epoch) throw errors.staleEpoch(epoch, node.epoch);
   if (!node.mirror) {
-    throw new ApiError('not_mirror', 409, `${node.config.nodeId} is ${node.role}, not the mirror`, true, { role: node.role, epoch: node.epoch });
+    throw errors.notMirror(node.config.nodeId, node.role, node.epoch);
   }
   const history = epochHistoryOf(header(request, HEADER_EPOCH_HISTORY));
   if (epoch > node.epoch || node.primaryId !== sender || history) await node.serial(() => node.follow(sender, epoch, history));
@@ -167,7 +168,7 @@ export function registerInternalRoutes(app: FastifyInstance, node: DataNode): vo
 
   app.post('/internal/mirror/entries', async (request) => {
     const body = request.body;
-    if (!Buffer.isBuffer(body)) throw new ApiError('bad_batch', 400, 'send frames as application/octet-stream');
+    if (!Buffer.isBuffer(body)) throw errors.badBatch('send frames as application/octet-stream');
     const mirror = await mirrorFor(node, request);
     const lsn = await mirror.entries(intHeader(request, HEADER_FROM_LSN), body);
     return { type: 'entries_ok', lsn };
@@ -191,7 +192,7 @@ export function registerInternalRoutes(app: FastifyInstance, node: DataNode): vo
     await mirrorFor(node, request);
     const { toLsn } = request.body as { toLsn: number };
     const lsn = await node.rollback(toLsn, 'the new primary never had these entries');
-    if (lsn === null) throw new ApiError('needs_full_resync', 409, 'the rollback point is below this node\'s snapshot; send a snapshot', true, { lsn: node.store.lastLsn });
+    if (lsn === null) throw errors.needsFullResync(node.store.lastLsn);
     return { type: 'rollback_ok', lsn };
   });
 
@@ -207,7 +208,7 @@ export function registerInternalRoutes(app: FastifyInstance, node: DataNode): vo
     const b = request.body as { epoch: number; timeoutMs?: number };
     const primary = node.assertPrimary('/internal/step-down');
     if (b.epoch !== node.epoch) throw errors.staleEpoch(b.epoch, node.epoch);
-    const timeoutMs = b.timeoutMs ?? 5000;
+    const timeoutMs = b.timeoutMs ?? limits.stepDownTimeoutMsDefault;
     return { type: 'step_down_ok', lsn: await primary.drain(timeoutMs) };
   });
 
@@ -215,7 +216,7 @@ export function registerInternalRoutes(app: FastifyInstance, node: DataNode): vo
     const primary = node.assertPrimary('/internal/modes');
     const body = request.body as Record<string, CopyMode>;
     const problems = primary.modeProblems(body);
-    if (problems.length > 0) throw new ApiError('bad_mode', 400, problems.join('; '));
+    if (problems.length > 0) throw errors.badMode(problems);
     await primary.setModes(body);
     return { modes: Object.fromEntries(primary.registry.list().map((c) => [c.id, c.mode])) };
   });
@@ -254,7 +255,7 @@ export function registerInternalRoutes(app: FastifyInstance, node: DataNode): vo
     url: '/internal/replicate',
     // A plain GET (no Upgrade) would get @fastify/websocket's empty 404.
     handler: async () => {
-      throw new ApiError('bad_request', 400, 'open GET /internal/replicate as a WebSocket');
+      throw errors.notWebSocket('/internal/replicate');
     },
     wsHandler: (socket: WebSocket, request: FastifyRequest) => replicate(node, socket, request),
   });

@@ -8,7 +8,7 @@ import { decodeFrames, type LogEntry } from '../../../../shared/log-format.ts';
 import type { MirrorPosition, SnapshotChunkMessage } from '../../../../shared/protocol.ts';
 import { Signal } from '../../../../shared/signal.ts';
 import type { CopyMode } from '../../../../shared/topology.ts';
-import { ApiError } from '../../../../shared/http-server.ts';
+import { errors } from '../errors.ts';
 import type { Store } from '../storage/store.ts';
 import type { MirrorState } from './shipper.ts';
 
@@ -44,7 +44,7 @@ export class MirrorReceiver {
   }
 
   private assertRunning(): void {
-    if (this.stopped) throw new ApiError('not_mirror', 409, `${this.ctx.selfId} stopped being the mirror`);
+    if (this.stopped) throw errors.mirrorStopped(this.ctx.selfId);
   }
 
   heard(state: string | undefined, mode: string | undefined, commitLsn?: number): void {
@@ -62,17 +62,17 @@ export class MirrorReceiver {
   // Appends a batch of frames that begins at `fromLsn`; resolves with the durable LSN.
   async entries(fromLsn: number, body: Buffer): Promise<number> {
     const decoded = decodeFrames(body);
-    if ('error' in decoded) throw new ApiError('bad_batch', 400, `the batch is corrupt: ${decoded.error}`);
+    if ('error' in decoded) throw errors.badBatch(`the batch is corrupt: ${decoded.error}`);
     const entries = decoded.entries;
     if (entries.length === 0) return this.ctx.store.durableLsn;
-    if ((entries[0] as LogEntry).lsn !== fromLsn) throw new ApiError('bad_batch', 400, 'the from-LSN header does not match the first frame');
+    if ((entries[0] as LogEntry).lsn !== fromLsn) throw errors.badBatch('the from-LSN header does not match the first frame');
     if (this.resetting) await this.resetting;
     const deadline = Date.now() + limits.mirrorGapWaitMs;
     while (fromLsn > this.ctx.store.lastLsn + 1) {
       this.assertRunning();
       const left = deadline - Date.now();
       if (left <= 0 || !(await this.appended.wait(left))) {
-        throw new ApiError('gap', 409, `batch starts at ${fromLsn} but this mirror has ${this.ctx.store.lastLsn}; the primary must resend`);
+        throw errors.gap(`batch starts at ${fromLsn} but this mirror has ${this.ctx.store.lastLsn}; the primary must resend`);
       }
     }
     this.assertRunning();
@@ -89,11 +89,11 @@ export class MirrorReceiver {
         // A resent entry: it must be the very same bytes, or the logs have diverged.
         const held = store.entryAt(entry.lsn);
         if (held && !held.frame.equals(entry.frame)) {
-          throw new ApiError('diverged', 409, `entry ${entry.lsn} differs from the one this mirror holds`);
+          throw errors.diverged(entry.lsn);
         }
         continue;
       }
-      if (entry.lsn !== store.lastLsn + 1) throw new ApiError('gap', 409, `entry ${entry.lsn} does not follow ${store.lastLsn}`);
+      if (entry.lsn !== store.lastLsn + 1) throw errors.gap(`entry ${entry.lsn} does not follow ${store.lastLsn}`);
       store.append(entry);
     }
     this.appended.notify();

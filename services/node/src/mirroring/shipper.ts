@@ -28,6 +28,9 @@ import {
   HEADER_COMMIT_LSN,
   HEADER_EPOCH_HISTORY,
   HEADER_FROM_LSN,
+  HEADER_MIRROR_MODE,
+  HEADER_MIRROR_STATE,
+  type MirrorState,
   type MirrorPosition,
 } from '../../../../shared/protocol.ts';
 import { Signal } from '../../../../shared/signal.ts';
@@ -37,10 +40,8 @@ import { snapshotChunks } from '../storage/snapshot-file.ts';
 import type { Store } from '../storage/store.ts';
 import { forkLsn, type EpochStart } from '../roles/epoch-history.ts';
 
-export type MirrorState = 'disconnected' | 'synchronizing' | 'synchronized' | 'suspended';
+export type { MirrorState };
 
-export const HEADER_MIRROR_STATE = 'x-mirrorlab-mirror-state';
-export const HEADER_MIRROR_MODE = 'x-mirrorlab-mirror-mode';
 
 export interface ShipperContext {
   selfId: string;

@@ -139,7 +139,7 @@ export class StreamReceiver {
       const socket = this.ctx.link.connectWebSocket(primaryId, `${base.replace(/^http/, 'ws')}/internal/replicate`, {
         headers: authHeaders(this.ctx.secret, this.ctx.selfId, this.ctx.epoch()),
         handshakeTimeout: limits.streamOpenTimeoutMs,
-        maxPayload: 64 * 1024 * 1024,
+        maxPayload: limits.streamMessageBytesMax,
       });
       this.socket = socket;
       socket.on('open', () => {

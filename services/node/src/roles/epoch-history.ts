@@ -1,12 +1,9 @@
 // Epochs and where they began, like PostgreSQL's timeline history: a copy that stopped at
 // (lsn, epoch) shares this node's history only up to the LSN before the next epoch began.
 
-export interface EpochStart {
-  epoch: number;
-  // The first LSN written in this epoch.
-  startLsn: number;
-  primaryId: string;
-}
+import type { EpochStart } from '../../../../shared/protocol.ts';
+
+export type { EpochStart };
 
 // The last LSN a copy that knew `epoch` can share with this history: Infinity when no later epoch
 // began, otherwise the LSN just before the first later epoch started.

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../../../shared/atomic-file.ts';
+import type { EpochStart } from '../../../../shared/protocol.ts';
 import type { CopyMode, NodeRole } from '../../../../shared/topology.ts';
 
 export interface PersistedNodeState {
@@ -18,7 +19,7 @@ export interface PersistedNodeState {
   // Replica copy modes set live on this node while it was primary (replica id -> mode).
   replicaModes: Record<string, CopyMode>;
   // Each epoch this node knew of and the LSN where it began, like PostgreSQL's timeline history.
-  epochHistory: Array<{ epoch: number; startLsn: number; primaryId: string }>;
+  epochHistory: EpochStart[];
 }
 
 const FILE_NAME = 'node-state.json';

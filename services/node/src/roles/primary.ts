@@ -14,6 +14,7 @@ import { limits } from '../../../../shared/limits.ts';
 import { encodeEntry, type EntryOp } from '../../../../shared/log-format.ts';
 import type { Link } from '../../../../shared/link.ts';
 import type { HelloMessage } from '../../../../shared/protocol.ts';
+import { Signal } from '../../../../shared/signal.ts';
 import type { CopyMode } from '../../../../shared/topology.ts';
 import { type AckLevel, ackLevelName, ackProgress } from '../commit/ack-level.ts';
 import { CopyRegistry } from '../commit/copy-registry.ts';
@@ -58,6 +59,8 @@ export interface WriteResult {
 
 export class PrimaryRole {
   readonly registry = new CopyRegistry();
+  // Notified on every lease renewal (a starting primary waits for its first before it listens).
+  readonly leaseRenewed = new Signal();
   shipper: MirrorShipper | null = null;
   private readonly senders = new Set<StreamSender>();
   private writesWaiting = 0;
@@ -126,6 +129,7 @@ export class PrimaryRole {
   // An answer to something sent at `sentAt` came from the mirror or the witness.
   renewLease(sentAt: number): void {
     this.leaseUntil = Math.max(this.leaseUntil, sentAt + this.leaseMs);
+    this.leaseRenewed.notify();
   }
 
   hasQuorum(): boolean {

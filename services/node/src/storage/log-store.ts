@@ -17,6 +17,7 @@ import { syncDirectory } from '../../../../shared/atomic-file.ts';
 import { crashPoint } from '../../../../shared/crash-points.ts';
 import { decodeFrame, FRAME_HEADER_BYTES, type LogEntry } from '../../../../shared/log-format.ts';
 import { limits } from '../../../../shared/limits.ts';
+import type { FsyncMode } from '../../../../shared/protocol.ts';
 import {
   deleteSnapshots,
   loadNewestSnapshot,
@@ -29,7 +30,7 @@ import {
 
 export type { SnapshotData } from './snapshot-file.ts';
 
-export type FsyncMode = 'always' | 'batch' | 'off';
+export type { FsyncMode };
 
 export interface StoreLogger {
   info(obj: object, msg: string): void;
