@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { request } from 'undici';
 import { REPO_ROOT } from '../lib/cluster-processes.ts';
 import { launchCluster, type LaunchedCluster } from '../lib/launched-cluster.ts';
 import { findBlocks, rewriteBlocks, sessionCommands, sessionLines, toCapturePorts, toDefaults, type CapturedBlock } from './capture-blocks.ts';
@@ -22,6 +23,7 @@ import { findBlocks, rewriteBlocks, sessionCommands, sessionLines, toCapturePort
 const EXPERIMENT_TIMEOUT_MS = 120_000;
 const SESSION_TIMEOUT_MS = 120_000;
 const RESET_TIMEOUT_MS = 90_000;
+const MEMBERS_UP_TIMEOUT_MS = 30_000;
 // Printed between two commands of a session, to split its output per command.
 const SEPARATOR = '@@mirrorlab-capture-next-command@@';
 // The README's session runs first, on the fresh cluster (its answers name LSN 1, epoch 1).
@@ -66,15 +68,48 @@ function defaults(capture: Capture, text: string): string {
   return toDefaults(text, { portBase: capture.cluster.portBase, dataRoot: capture.cluster.dataRoot, experimentsOut: capture.experimentsOut });
 }
 
+// Before a reset: every member answers /health. A block may end right after starting or crashing
+// a node (the launcher restarts a crashed one), and a reset lists a node that is still booting as
+// one to start by hand.
+async function membersUp(capture: Capture): Promise<void> {
+  const deadline = Date.now() + MEMBERS_UP_TIMEOUT_MS;
+  let down: string[] = [];
+  while (Date.now() < deadline) {
+    const members = (await getJson(`${capture.cluster.urls.control}/cluster/members`)).body?.members ?? [];
+    down = [];
+    for (const member of members as Array<{ id: string; publicUrl: string }>) {
+      if ((await getJson(`${member.publicUrl}/health`)).status !== 200) down.push(member.id);
+    }
+    if (members.length > 0 && down.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`not answering /health ${MEMBERS_UP_TIMEOUT_MS} ms after the last block: ${down.join(', ') || 'control'}\n${launcherTail(capture)}`);
+}
+
+function launcherTail(capture: Capture): string {
+  return `--- launcher (last lines) ---\n${capture.cluster.output().split('\n').slice(-80).join('\n')}`;
+}
+
+async function getJson(url: string): Promise<{ status: number; body: any }> {
+  try {
+    const response = await request(url, { headersTimeout: 1000, bodyTimeout: 1000, signal: AbortSignal.timeout(1000) });
+    const text = await response.body.text();
+    return { status: response.statusCode, body: text ? JSON.parse(text) : null };
+  } catch {
+    return { status: 0, body: null };
+  }
+}
+
 async function reset(capture: Capture): Promise<void> {
+  await membersUp(capture);
   const result = await run('npm', ['run', '--silent', 'reset'], capture.env, RESET_TIMEOUT_MS);
-  if (result.code !== 0) throw new Error(`npm run reset failed:\n${result.output}`);
+  if (result.code !== 0) throw new Error(`npm run reset failed:\n${result.output}\n${launcherTail(capture)}`);
 }
 
 async function captureExperiment(capture: Capture, name: string): Promise<string[]> {
   const started = Date.now();
   const result = await run('bash', [path.join('scripts/experiments', `${name}.sh`)], capture.env, EXPERIMENT_TIMEOUT_MS);
-  if (result.code !== 0) throw new Error(`${name} exited ${result.code}:\n${result.output}\n--- launcher ---\n${capture.cluster.output().split('\n').slice(-80).join('\n')}`);
+  if (result.code !== 0) throw new Error(`${name} exited ${result.code}:\n${result.output}\n${launcherTail(capture)}`);
   process.stderr.write(`captured ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   // The run's directory name holds the time it ran: the page names it by experiment only.
   return defaults(capture, result.output).replace(/\.experiments\/\d{8}-\d{6}-/g, '.experiments/<time>-').replace(/\n+$/, '').split('\n');
