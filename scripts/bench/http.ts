@@ -1,34 +1,12 @@
-// JSON over HTTP for the bench's own control calls (status, faults, cluster view): undici like the
-// services, every call bounded by a timeout. The load itself is driven from load/ in a child.
+// JSON over HTTP for the bench's own control calls (status, faults, cluster view), on the project's
+// one client (scripts/lib/json-http.ts). The load itself is driven from load/ in a child.
 
-import { request } from 'undici';
+import { type JsonAnswer, requestJson } from '../lib/json-http.ts';
 
-export interface JsonAnswer<T> {
-  status: number;
-  body: T;
-}
+export type { JsonAnswer };
 
-export async function callJson<T = any>(
-  method: 'GET' | 'POST' | 'DELETE' | 'PUT',
-  url: string,
-  body?: unknown,
-  timeoutMs = 5000,
-): Promise<JsonAnswer<T>> {
-  const response = await request(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
-  const text = await response.body.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text.length > 0 ? JSON.parse(text) : null;
-  } catch {
-    // Not JSON (a 404 from a route that does not exist may be anything): keep the text.
-  }
-  return { status: response.statusCode, body: parsed as T };
+export async function callJson<T = any>(method: 'GET' | 'POST' | 'DELETE' | 'PUT', url: string, body?: unknown, timeoutMs = 5000): Promise<JsonAnswer<T>> {
+  return requestJson<T>(method, url, body, { timeoutMs });
 }
 
 export const getJson = <T = any>(url: string, timeoutMs?: number) => callJson<T>('GET', url, undefined, timeoutMs);

@@ -1,8 +1,8 @@
-// JSON over HTTP for the chaos run, on undici like the services. Every call has a deadline (the
-// whole call, not just the headers), and network errors are thrown as they are, so the caller can
-// tell a refused connection (the request never arrived) from a timeout (it may have).
+// JSON over HTTP for the chaos run: the project's one client (scripts/lib/json-http.ts) on a pool of
+// the run's own, so many concurrent clients share bounded connections.
 
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
+import { requestJson } from '../lib/json-http.ts';
 
 export interface Answer {
   status: number;
@@ -27,23 +27,7 @@ export class Http {
   });
 
   async call(method: Method, url: string, body: unknown, timeoutMs: number): Promise<Answer> {
-    const response = await request(url, {
-      method,
-      dispatcher: this.agent,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await response.body.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text.length > 0 ? JSON.parse(text) : null;
-    } catch {
-      // Not JSON: keep the text, the caller reports it.
-    }
-    return { status: response.statusCode, headers: response.headers, body: parsed };
+    return requestJson(method, url, body, { timeoutMs, dispatcher: this.agent });
   }
 
   // The same call, but a network error becomes null (for polls that simply try again).

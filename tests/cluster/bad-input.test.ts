@@ -2,9 +2,11 @@
 // loses nothing, and the cluster keeps working; internal routes refuse a missing or wrong secret.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, postJson, putJson, requestJson, startCluster, type TestCluster } from '../helpers/cluster.ts';
+import { getJson, postJson, putJson, requestJson, dumpLogsOnFailure, startCluster, type TestCluster } from '../helpers/cluster.ts';
 
 let cluster: TestCluster;
+
+dumpLogsOnFailure(() => cluster);
 let primary: string;
 
 beforeAll(async () => {

@@ -4,17 +4,11 @@
 // stream was delayed again, for ever). A replica that starts behind such a link connects; the
 // mirror keeps confirming behind it too; and after healing everything is back to normal.
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { putJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { describe, expect, it } from 'vitest';
+import { putJson, clusterPerTest, type TestCluster, waitFor } from '../helpers/cluster.ts';
 import { addFault, healAll, settled, statusOf } from '../helpers/faults.ts';
 
-let cluster: TestCluster | undefined;
-
-afterEach(async (context) => {
-  if (context.task.result?.state === 'fail') cluster?.dumpLogs();
-  await cluster?.close();
-  cluster = undefined;
-});
+const clusters = clusterPerTest();
 
 // Writes once on the primary and resolves with the milliseconds until `id` applied it.
 async function msUntilApplied(c: TestCluster, id: string, key: string): Promise<number> {
@@ -28,7 +22,7 @@ async function msUntilApplied(c: TestCluster, id: string, key: string): Promise<
 describe('latency on the replication stream', () => {
   for (const ms of [1500, 3000]) {
     it(`${ms} ms primary->replica-1: each entry arrives about ${ms} ms later, the stream never wedges`, async () => {
-      const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror', 'replica-1'] }));
+      const c = await clusters.start({ services: ['control', 'primary', 'mirror', 'replica-1'] });
       await settled(c, ['replica-1']);
       await addFault(c, 'latency', { from: 'primary', to: 'replica-1', ms });
       // The first entry after the rule lands on the open stream; the later ones in steady state.
@@ -54,7 +48,7 @@ describe('latency on the replication stream', () => {
 
 describe('latency on the mirroring link', () => {
   it('1500 ms primary->mirror: the mirror keeps confirming, late; healed, it is synchronized again', async () => {
-    const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror'] }));
+    const c = await clusters.start({ services: ['control', 'primary', 'mirror'] });
     await settled(c, []);
     await addFault(c, 'latency', { from: 'primary', to: 'mirror', ms: 1500 });
     let lsn = 0;

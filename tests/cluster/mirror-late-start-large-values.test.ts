@@ -3,20 +3,14 @@
 // by key count only: one chunk of six 1 MiB values was over the mirror's body limit, the mirror
 // answered 413, and the primary retried every 2 s for ever.
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { getJson, putJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { describe, expect, it } from 'vitest';
+import { getJson, putJson, clusterPerTest, type TestCluster, waitFor } from '../helpers/cluster.ts';
 
-let cluster: TestCluster | undefined;
-
-afterEach(async (context) => {
-  if (context.task.result?.state === 'fail') cluster?.dumpLogs();
-  await cluster?.close();
-  cluster = undefined;
-});
+const clusters = clusterPerTest();
 
 describe('a mirror starting empty behind large values', () => {
   it('resyncs from a snapshot sent in chunks under its body limit', async () => {
-    const c = (cluster = await startCluster({ services: ['control', 'primary'] }));
+    const c = await clusters.start({ services: ['control', 'primary'] });
     const value = 'v'.repeat(1024 * 1024 - 100);
     for (let i = 0; i < 6; i++) {
       const write = await putJson(`${c.url('primary')}/kv/big/${i}?ack=local`, value, { timeoutMs: 20_000 });

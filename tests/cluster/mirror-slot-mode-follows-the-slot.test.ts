@@ -4,17 +4,11 @@
 // says which it is. Before, a replica whose async mode had been set live became an async mirror
 // that never synchronized, and automatic failover was off for good.
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { getJson, postJson, putJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { describe, expect, it } from 'vitest';
+import { getJson, postJson, putJson, clusterPerTest, type TestCluster, waitFor } from '../helpers/cluster.ts';
 import { settled, statusOf } from '../helpers/faults.ts';
 
-let cluster: TestCluster | undefined;
-
-afterEach(async (context) => {
-  if (context.task.result?.state === 'fail') cluster?.dumpLogs();
-  await cluster?.close();
-  cluster = undefined;
-});
+const clusters = clusterPerTest();
 
 async function mirrorIs(c: TestCluster, id: string, mode: string, state: string) {
   return waitFor(async () => {
@@ -32,7 +26,7 @@ async function moveSlot(c: TestCluster, node: string) {
 
 describe('the mirror slot keeps its own copy mode', () => {
   it('a replica with a live async mode becomes a sync, synchronized mirror; a slot set async stays async', async () => {
-    const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror', 'replica-1'] }));
+    const c = await clusters.start({ services: ['control', 'primary', 'mirror', 'replica-1'] });
     await settled(c, ['replica-1']);
     // As experiment 01's cleanup leaves it: replica-1's mode set live on the primary.
     expect((await putJson(`${c.url('control')}/cluster/modes`, { 'replica-1': 'async' })).status).toBe(200);

@@ -7,9 +7,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFrame, type LogEntry } from '../../shared/log-format.ts';
-import { getJson, postJson, putJson, requestJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { getJson, postJson, putJson, requestJson, dumpLogsOnFailure, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
 
 let cluster: TestCluster;
+
+dumpLogsOnFailure(() => cluster);
 let primary: string;
 const secretHeaders = () => ({ authorization: `Bearer ${cluster.plan.secret}`, 'x-mirrorlab-node': 'control' });
 

@@ -2,9 +2,11 @@
 // (FSYNC=batch: a write is acknowledged only after the group commit's fsync).
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { getJson, putJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { getJson, putJson, dumpLogsOnFailure, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
 
 let cluster: TestCluster | undefined;
+
+dumpLogsOnFailure(() => cluster);
 
 afterAll(async () => {
   await cluster?.close();

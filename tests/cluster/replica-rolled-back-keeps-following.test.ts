@@ -4,21 +4,15 @@
 // applied state kept a position heard from the old primary, every new entry was refused ("entry
 // 115 applied after 123"), and it stayed stuck.
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { deleteJson, getJson, postJson, putJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { describe, expect, it } from 'vitest';
+import { deleteJson, getJson, postJson, putJson, clusterPerTest, type TestCluster, waitFor } from '../helpers/cluster.ts';
 import { settled, statusOf } from '../helpers/faults.ts';
 
-let cluster: TestCluster | undefined;
-
-afterEach(async (context) => {
-  if (context.task.result?.state === 'fail') cluster?.dumpLogs();
-  await cluster?.close();
-  cluster = undefined;
-});
+const clusters = clusterPerTest();
 
 describe('a replica rolled back by a forced failover', () => {
   it('keeps following the new primary, its applied LSN never ahead of its log', async () => {
-    const c = (cluster = await startCluster());
+    const c = await clusters.start();
     await settled(c);
     await putJson(`${c.url('primary')}/kv/before`, 'everyone has this');
     await settled(c);

@@ -3,9 +3,11 @@
 // reads, read-your-writes waits for minLsn, and /status reports what each node knows.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteJson, getJson, putJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { deleteJson, getJson, putJson, dumpLogsOnFailure, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
 
 let cluster: TestCluster;
+
+dumpLogsOnFailure(() => cluster);
 
 beforeAll(async () => {
   cluster = await startCluster();

@@ -9,6 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { ClusterProcesses } from '../../scripts/lib/cluster-processes.ts';
 import { freePorts } from '../../scripts/lib/free-ports.ts';
 import { formatLogLine } from '../../scripts/lib/log-line.ts';
@@ -141,4 +142,30 @@ function renderLogs(processes: ClusterProcesses, ids: readonly string[]): string
       return `===== ${id}: last ${lines.length} lines (times UTC) =====\n${body}`;
     })
     .join('\n');
+}
+
+// For a test file that shares one cluster between its tests: when a test fails, every process's
+// recent lines are printed (as rqlite's system tests dump their logs).
+export function dumpLogsOnFailure(current: () => TestCluster | null | undefined): void {
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') current()?.dumpLogs();
+  });
+}
+
+// For a test file that starts a cluster per test: start() starts one, and after the test it is
+// closed, its logs printed first when the test failed.
+export function clusterPerTest(): { start(options?: StartClusterOptions): Promise<TestCluster> } {
+  let current: TestCluster | null = null;
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail') current?.dumpLogs();
+    await current?.close();
+    current = null;
+  });
+  return {
+    start: async (options) => {
+      await current?.close();
+      current = await startCluster(options);
+      return current;
+    },
+  };
 }

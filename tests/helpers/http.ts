@@ -1,14 +1,11 @@
-// JSON over HTTP for tests, on undici like the services. Every call is bounded by a timeout, so a
-// hung server fails the test with a reason instead of stalling it until the test timeout.
+// JSON over HTTP for tests: thin names over the project's one client (scripts/lib/json-http.ts).
+// Every call is bounded by a timeout, so a hung server fails the test with a reason instead of
+// stalling it until the test timeout.
 
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { type JsonAnswer, requestJson as request } from '../../scripts/lib/json-http.ts';
 
-export interface JsonResponse<T = any> {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  // Parsed JSON when the server says application/json, else the raw text.
-  body: T;
-}
+export type JsonResponse<T = any> = JsonAnswer<T>;
 
 export interface RequestOptions {
   headers?: Record<string, string>;
@@ -19,26 +16,8 @@ export interface RequestOptions {
 
 const TIMEOUT_MS_DEFAULT = 10_000;
 
-export async function requestJson<T = any>(
-  method: Dispatcher.HttpMethod,
-  url: string,
-  body?: unknown,
-  options: RequestOptions = {},
-): Promise<JsonResponse<T>> {
-  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS_DEFAULT;
-  const payload = options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
-  const headers: Record<string, string> = { ...options.headers };
-  if (payload !== undefined) headers['content-type'] ??= 'application/json';
-  const response = await request(url, {
-    method,
-    headers,
-    body: payload,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
-  const text = await response.body.text();
-  const isJson = String(response.headers['content-type'] ?? '').includes('application/json');
-  return { status: response.statusCode, headers: response.headers, body: (isJson && text.length > 0 ? JSON.parse(text) : text) as T };
+export function requestJson<T = any>(method: Dispatcher.HttpMethod, url: string, body?: unknown, options: RequestOptions = {}): Promise<JsonResponse<T>> {
+  return request<T>(method, url, body, { ...options, timeoutMs: options.timeoutMs ?? TIMEOUT_MS_DEFAULT });
 }
 
 export function getJson<T = any>(url: string, options?: RequestOptions): Promise<JsonResponse<T>> {
