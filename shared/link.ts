@@ -20,6 +20,8 @@ import WebSocket, { type ClientOptions } from 'ws';
 import { connectVerdict, type FaultRule, type LinkVerdict, linkVerdict, rulesBetween, ruleTableHash, rulesTouching } from './fault-rules.ts';
 import { limits } from './limits.ts';
 import { HEADER_NODE_ID, HEADER_PLANE } from './protocol.ts';
+import { closedSignal, raceAbort, sleep, untilAborted } from './abortable.ts';
+import { SocketQueues } from './link-sockets.ts';
 import { Signal } from './signal.ts';
 import { TrafficLog } from './traffic-log.ts';
 
@@ -56,17 +58,6 @@ export interface LinkOptions {
   random?: () => number;
 }
 
-// What the link keeps per WebSocket it sends on.
-interface SocketState {
-  peerId: string;
-  queue: Array<{ at: number; data: string | Buffer }>;
-  queuedBytes: number;
-  lastAt: number;
-  flushTimer: NodeJS.Timeout | null;
-  stalled: boolean;
-  stallTimer: NodeJS.Timeout | null;
-}
-
 export class Link {
   private readonly agent: Agent;
   private readonly random: () => number;
@@ -76,7 +67,7 @@ export class Link {
   // Per peer, when the last delayed request / answer leaves: later ones never overtake it.
   private readonly requestDepartures = new Map<string, number>();
   private readonly answerDepartures = new Map<string, number>();
-  private readonly sockets = new Map<WebSocket, SocketState>();
+  private readonly sockets = new SocketQueues(() => this.logger);
   private readonly closing = new AbortController();
   private logger: FastifyBaseLogger | null = null;
   // What this process sent its peers lately, recorded at the send sites below (the dashboard's message view).
@@ -98,27 +89,13 @@ export class Link {
     const before = this.hash;
     this.hash = ruleTableHash(this.rules);
     if (before !== this.hash) this.logger?.info({ rules: this.rules.length, hash: this.hash }, `fault rules now ${this.rules.length}`);
-    this.releaseUndelayed();
+    this.sockets.releaseUndelayed((peerId) => this.delayed(peerId));
     this.rulesChanged.notify();
   }
 
   // True while a latency rule acts on traffic from this process to `peerId`.
   private delayed(peerId: string): boolean {
     return rulesBetween(this.rules, this.selfId, peerId).some((rule) => rule.kind === 'latency');
-  }
-
-  // A latency rule that is gone delays nothing more: what it still holds on a WebSocket leaves now,
-  // in order, as when netem's qdisc is removed, instead of waiting out a delay nobody sets any more
-  // (and holding back everything sent after the heal). HTTP departures do the same (departure()).
-  private releaseUndelayed(): void {
-    for (const [socket, state] of this.sockets) {
-      if (state.queue.length === 0 || this.delayed(state.peerId)) continue;
-      if (state.flushTimer) clearTimeout(state.flushTimer);
-      state.flushTimer = null;
-      for (const item of state.queue.splice(0)) if (socket.readyState === socket.OPEN) socket.send(item.data);
-      state.queuedBytes = 0;
-      state.lastAt = 0;
-    }
   }
 
   get faultRules(): readonly FaultRule[] {
@@ -336,7 +313,7 @@ export class Link {
   // reject rule just reset it); a message lost to a rule counts as sent: the sender cannot know.
   send(socket: WebSocket, peerId: string, data: string | Buffer): boolean {
     if (socket.readyState !== socket.OPEN) return false;
-    const state = this.socketState(socket, peerId);
+    const state = this.sockets.state(socket, peerId);
     if (state.stalled) return true;
     const verdict = this.verdict(peerId);
     this.traffic.message(this.selfId, peerId, data, verdict);
@@ -347,80 +324,20 @@ export class Link {
         return false;
       case 'drop':
       case 'lose':
-        this.stall(socket, state, peerId, verdict.ruleId);
+        this.sockets.stall(socket, state, verdict.ruleId);
         return true;
       case 'deliver':
         if (verdict.delayMs === 0 && state.queue.length === 0) {
           socket.send(data);
           return true;
         }
-        return this.enqueue(socket, state, peerId, data, verdict.delayMs);
+        return this.sockets.enqueue(socket, state, data, verdict.delayMs);
     }
-  }
-
-  private socketState(socket: WebSocket, peerId: string): SocketState {
-    let state = this.sockets.get(socket);
-    if (!state) {
-      const created: SocketState = { peerId, queue: [], queuedBytes: 0, lastAt: 0, flushTimer: null, stalled: false, stallTimer: null };
-      this.sockets.set(socket, created);
-      socket.once('close', () => this.forget(socket));
-      state = created;
-    }
-    return state;
-  }
-
-  private forget(socket: WebSocket): void {
-    const state = this.sockets.get(socket);
-    if (!state) return;
-    if (state.flushTimer) clearTimeout(state.flushTimer);
-    if (state.stallTimer) clearTimeout(state.stallTimer);
-    this.sockets.delete(socket);
-  }
-
-  // Latency on a WebSocket: messages wait in a queue per socket and leave in the order they were
-  // sent, each no earlier than its own delay.
-  private enqueue(socket: WebSocket, state: SocketState, peerId: string, data: string | Buffer, delayMs: number): boolean {
-    const at = Math.max(Date.now() + delayMs, state.lastAt);
-    state.lastAt = at;
-    state.queue.push({ at, data });
-    state.queuedBytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    if (state.queuedBytes > limits.linkQueueBytesMax) {
-      this.logger?.warn({ peer: peerId, bytes: state.queuedBytes }, 'WebSocket latency queue over its bound; resetting the socket');
-      socket.terminate();
-      return false;
-    }
-    if (!state.flushTimer) this.scheduleFlush(socket, state);
-    return true;
-  }
-
-  private scheduleFlush(socket: WebSocket, state: SocketState): void {
-    const next = state.queue[0];
-    if (!next) return;
-    state.flushTimer = setTimeout(() => {
-      state.flushTimer = null;
-      const now = Date.now();
-      while (state.queue[0] && state.queue[0].at <= now) {
-        const item = state.queue.shift() as { at: number; data: string | Buffer };
-        state.queuedBytes -= typeof item.data === 'string' ? Buffer.byteLength(item.data) : item.data.length;
-        if (socket.readyState === socket.OPEN) socket.send(item.data);
-      }
-      this.scheduleFlush(socket, state);
-    }, Math.max(0, next.at - Date.now()));
-  }
-
-  // A lost message stalls its socket: TCP delivers a stream in order, so nothing sent after a
-  // lost segment can arrive either. Peers notice the silence (heartbeats) and reconnect; if the
-  // socket is still open after limits.linkStallMsMax, the link resets it, as TCP's user timeout
-  // would. Replication stays correct: a new socket resumes from what the replica has applied.
-  private stall(socket: WebSocket, state: SocketState, peerId: string, ruleId: string): void {
-    state.stalled = true;
-    this.logger?.info({ peer: peerId, rule: ruleId }, `a message to ${peerId} was lost; the WebSocket is stalled until it is replaced`);
-    state.stallTimer = setTimeout(() => socket.terminate(), limits.linkStallMsMax);
   }
 
   async close(): Promise<void> {
     this.closing.abort();
-    for (const socket of [...this.sockets.keys()]) this.forget(socket);
+    this.sockets.forgetAll();
     await this.agent.close();
   }
 }
@@ -437,52 +354,6 @@ function isUpgrade(request: FastifyRequest): boolean {
 
 function socketError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
-}
-
-// An abort signal that fires when the socket closes; dispose() removes the listener.
-function closedSignal(socket: net.Socket): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const onClose = () => controller.abort(new Error('the connection closed'));
-  if (socket.destroyed) onClose();
-  else socket.once('close', onClose);
-  return { signal: controller.signal, dispose: () => socket.removeListener('close', onClose) };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function untilAborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
-
-// Resolves when `promise` settles or the signal fires, whichever is first.
-async function raceAbort(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return;
-  let onAbort = () => {};
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = () => resolve();
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    await Promise.race([promise, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
 }
 
 function toPeerError(peerId: string, error: unknown, timedOut: boolean): PeerRequestError {

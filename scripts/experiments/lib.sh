@@ -216,6 +216,12 @@ jsonl() { json_node "$1" lines; }
 # body EXPR: the expression of the last response body.
 body() { printf '%s' "$BODY" | json "$1"; }
 
+# body_lsn: the "lsn" of the last response body, read without starting a process (body() starts
+# node): for a step that must act within milliseconds of the write before it.
+body_lsn() {
+  if [[ $BODY =~ \"lsn\":([0-9]+) ]]; then printf '%s' "${BASH_REMATCH[1]}"; fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # The cluster
 

@@ -76,7 +76,7 @@ describe('POST /cluster/reset', () => {
     const bad = await reset({ nodeCmd: 'kubectl' });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe('bad_reset');
-    expect(bad.body.valid.nodeCmd).toEqual(['npm run node --', 'docker compose']);
+    expect(bad.body.valid.nodeCmd).toEqual(['npm run node --', 'docker compose', 'deploy/swarm/node.sh']);
   });
 
   it('heals faults and restores copy modes; a second reset is a quick no-op', async () => {

@@ -48,6 +48,8 @@ describe('planned failover to a primary that does not answer', () => {
   it('answers 503 node_unreachable (indefinite), never a 500', async () => {
     const c = (cluster = await startCluster({ services: ['control', 'primary', 'mirror'] }));
     await synchronized(c, 'primary');
+    // The witness records the mirror synchronized a moment after the primary says so.
+    await waitFor(async () => (await getJson(`${c.url('control')}/witness`)).body.mirrorSynchronized === true, { what: 'the witness to record the mirror synchronized' });
     await c.kill('primary');
     // Right away, before the automatic failover: the witness still has the mirror synchronized.
     const answer = await postJson(`${c.url('control')}/cluster/failover`, { to: 'mirror' });

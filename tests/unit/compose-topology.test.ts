@@ -27,6 +27,7 @@ import {
 interface ComposeService {
   image?: string;
   build?: unknown;
+  pull_policy?: string;
   profiles?: string[];
   command?: unknown;
   entrypoint?: unknown;
@@ -37,6 +38,13 @@ interface ComposeService {
   networks?: unknown;
   depends_on?: Record<string, { condition?: string }>;
   healthcheck?: { test?: unknown; disable?: boolean };
+  deploy?: {
+    replicas?: number;
+    endpoint_mode?: string;
+    placement?: { constraints?: string[] };
+    restart_policy?: { condition?: string; delay?: string };
+    update_config?: { order?: string };
+  };
   restart?: string;
   init?: boolean;
   user?: string;
@@ -84,8 +92,8 @@ function interpolate(value: string): string {
   });
 }
 
-function environmentOf(id: string): Record<string, string> {
-  const environment = service(id).environment;
+function environmentOf(id: string, file: ComposeFile = compose): Record<string, string> {
+  const environment = service(id, file).environment;
   if (!environment || Array.isArray(environment)) throw new Error(`${id}: environment must be a map`);
   return Object.fromEntries(
     Object.entries(environment).map(([name, value]) => {
@@ -95,9 +103,9 @@ function environmentOf(id: string): Record<string, string> {
   );
 }
 
-function service(id: string): ComposeService {
-  const found = compose.services[id];
-  if (!found) throw new Error(`docker-compose.yml has no service ${id}`);
+function service(id: string, file: ComposeFile = compose): ComposeService {
+  const found = file.services[id];
+  if (!found) throw new Error(`${file === compose ? 'docker-compose.yml' : 'the stack file'} has no service ${id}`);
   return found;
 }
 
@@ -238,8 +246,7 @@ describe('docker-compose.yml against the launcher topology', () => {
     expect(networks).toHaveLength(1);
     for (const spec of extraTopology) {
       const s = service(spec.id);
-      expect(s.image, spec.id).toBe('mirrorlab:local');
-      expect(s.build, spec.id).toBe('.');
+      expect(interpolate(s.image ?? ''), spec.id).toBe('mirrorlab:local');
       expect(s.init, spec.id).toBe(true);
       // on-failure: a node that SIGKILLs itself (control's crash fault) comes back; one killed or
       // stopped through docker compose stays down until `docker compose start`.
@@ -247,6 +254,18 @@ describe('docker-compose.yml against the launcher topology', () => {
       expect(s.networks, spec.id).toEqual(networks);
       expect(s.user, spec.id).toBeUndefined();
     }
+  });
+
+  // Compose labels a built image with the service that built it: two services building one tag
+  // give it a different image id per build, and `up -d` recreates running containers (issue 12).
+  // Control builds it; a data node never builds nor pulls, and every `up` of a data node includes
+  // control (its dependency, see the start-order test), so the image is always built first.
+  it('builds the image once, in control, and never pulls it', () => {
+    const builders = extraTopology.filter((spec) => service(spec.id).build !== undefined).map((spec) => spec.id);
+    expect(builders).toEqual([controlSpec.id]);
+    expect(service(controlSpec.id).build).toBe('.');
+    expect(service(controlSpec.id).pull_policy).toBe('build');
+    for (const spec of [...nodeSpecs, extraReplica]) expect(service(spec.id).pull_policy, spec.id).toBe('never');
   });
 
   it("checks health with node's fetch on the service's own PORT", () => {
@@ -300,5 +319,63 @@ describe('Dockerfile against the launcher command', () => {
   it('keeps local state out of the build context', () => {
     const ignored = read('.dockerignore').split('\n').map((line) => line.trim());
     for (const entry of ['node_modules', '.data', '.chaos', 'bench/results', '.git']) expect(ignored).toContain(entry);
+  });
+});
+
+// Goal of this part: `docker stack deploy -c deploy/swarm/stack.yml` runs the same cluster as
+// compose, spread over hosts. Each service has compose's command, environment (with one
+// difference: reset names the swarm's node command), healthcheck and volume; what is the swarm's
+// own (placement by region label, restart on-failure, stop-first updates, the routing mesh, and
+// replica-3 deployed with no task) is held here too.
+describe('deploy/swarm/stack.yml against docker-compose.yml and the topology', () => {
+  const stack = parse(read('deploy/swarm/stack.yml'), { merge: true }) as ComposeFile;
+  const placement: Record<string, string> = { control: 'eu', primary: 'eu', mirror: 'eu', 'replica-1': 'eu', 'replica-2': 'us', 'replica-3': 'ap' };
+
+  it("has compose's services, commands, healthchecks, init and volumes", () => {
+    expect(Object.keys(stack.services).sort()).toEqual(Object.keys(compose.services).sort());
+    for (const spec of extraTopology) {
+      const s = service(spec.id, stack);
+      expect(s.command, spec.id).toEqual(serviceCommand(spec));
+      expect(interpolate(s.image ?? ''), spec.id).toBe('mirrorlab:local');
+      expect(s.build, spec.id).toBeUndefined();
+      expect(s.healthcheck, spec.id).toEqual(service(spec.id).healthcheck);
+      expect(s.init, spec.id).toBe(true);
+      expect(s.volumes, spec.id).toEqual(service(spec.id).volumes);
+    }
+    expect(Object.keys(stack.volumes ?? {}).sort()).toEqual(Object.keys(compose.volumes ?? {}).sort());
+  });
+
+  it("gives every service compose's environment; reset names deploy/swarm/node.sh", () => {
+    for (const spec of extraTopology) {
+      const expected = { ...environmentOf(spec.id), ...(spec.kind === 'control' ? { NODE_CMD: 'deploy/swarm/node.sh' } : {}) };
+      expect(environmentOf(spec.id, stack), spec.id).toEqual(expected);
+    }
+    expect(parseConfig(environmentOf(controlSpec.id, stack)).ok).toBe(true);
+  });
+
+  // No routing mesh, no virtual IP: a request goes straight to the node's host (real latency),
+  // and neither needs IPVS, which the test machine's kernel lacks.
+  it('publishes each port on its task host, names resolve to tasks, one overlay network', () => {
+    const networks = Object.entries(stack.networks ?? {});
+    expect(networks).toHaveLength(1);
+    expect((networks[0]?.[1] as { driver?: string }).driver).toBe('overlay');
+    for (const spec of extraTopology) {
+      expect(service(spec.id, stack).ports, spec.id).toEqual([{ target: spec.port, published: spec.port, mode: 'host' }]);
+      expect(service(spec.id, stack).deploy?.endpoint_mode, spec.id).toBe('dnsrr');
+      expect(service(spec.id, stack).networks, spec.id).toEqual([networks[0]?.[0]]);
+    }
+  });
+
+  it('places each service by the region label, restarts on failure, never runs two tasks of one node', () => {
+    for (const spec of extraTopology) {
+      const deploy = service(spec.id, stack).deploy ?? {};
+      const variable = `PLACE_${spec.id.toUpperCase().replace(/-/g, '_')}`;
+      expect(deploy.placement?.constraints, spec.id).toEqual([`node.labels.region == \${${variable}:-${placement[spec.id]}}`]);
+      expect(deploy.replicas, spec.id).toBe(spec.extra ? 0 : 1);
+      expect(deploy.restart_policy?.condition, spec.id).toBe('on-failure');
+      expect(deploy.update_config?.order, spec.id).toBe('stop-first');
+    }
+    // A node's REGION (what it reports, and the WAN profile's default) is where it is placed.
+    for (const spec of extraTopology.filter((s) => s.region)) expect(environmentOf(spec.id, stack).REGION).toBe(placement[spec.id]);
   });
 });

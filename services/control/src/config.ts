@@ -32,8 +32,9 @@ export interface ControlConfig {
   crashPoint: CrashPointArming | null;
 }
 
-// The two ways this project runs its nodes: compose, or the local launcher (`npm start`).
-export const NODE_CMDS = ['npm run node --', 'docker compose'] as const;
+// The ways this project runs its nodes: the local launcher (`npm start`), compose, or a Docker
+// Swarm stack (deploy/swarm/stack.yml, whose node command is a script of the repository).
+export const NODE_CMDS = ['npm run node --', 'docker compose', 'deploy/swarm/node.sh'] as const;
 export type NodeCmd = (typeof NODE_CMDS)[number];
 
 export type ConfigResult = { ok: true; config: ControlConfig } | { ok: false; problems: string[] };

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { limits } from '../../../shared/limits.ts';
 import { Link } from '../../../shared/link.ts';
 import { crashPoint } from '../../../shared/crash-points.ts';
-import { authHeaders, type WitnessView } from '../../../shared/protocol.ts';
+import type { WitnessView } from '../../../shared/protocol.ts';
 import { Signal } from '../../../shared/signal.ts';
 import type { CopyMode, NodeRole } from '../../../shared/topology.ts';
 import type { NodeConfig } from './config.ts';
@@ -21,23 +21,25 @@ import { errors } from './errors.ts';
 import type { LogContext } from './logger.ts';
 import { mergeMembers } from './membership.ts';
 import { createNodeMetrics } from './metrics.ts';
-import { MirrorReceiver } from './mirroring/receiver.ts';
+import type { MirrorReceiver } from './mirroring/receiver.ts';
 import { NodeEvents } from './node-events.ts';
-import { StreamReceiver } from './replication/stream-receiver.ts';
+import type { StreamReceiver } from './replication/stream-receiver.ts';
 import { addEpochStart, type EpochStart } from './roles/epoch-history.ts';
-import { FailoverMonitor } from './roles/failover-monitor.ts';
+import { MirrorRole } from './roles/mirror.ts';
 import { type PersistedNodeState, readNodeState, writeNodeState } from './roles/node-state-file.ts';
-import { leaseMsFor, PrimaryRole } from './roles/primary.ts';
+import { type CopyModes, leaseMsFor, PrimaryRole } from './roles/primary.ts';
+import { primaryContext } from './roles/primary-context.ts';
+import { createReplicaRole } from './roles/replica.ts';
 import { decideRole, type SelfView, viewAgrees } from './roles/role-decision.ts';
 import { WitnessClient } from './roles/witness-client.ts';
-import { type RollbackRecord, writeRollbackFile } from './storage/rollback-file.ts';
 import { readDataFilter, writeDataFilter } from './storage/filter-file.ts';
 import { Store } from './storage/store.ts';
 import { WriteLatencyWindow } from './write-latency.ts';
 
 export class DataNode {
+  // The machinery of the current role: exactly one is set (hasRoleMachinery).
   primary: PrimaryRole | null = null;
-  mirror: MirrorReceiver | null = null;
+  private mirrorRole: MirrorRole | null = null;
   replica: StreamReceiver | null = null;
   readonly link: Link;
   readonly events: NodeEvents;
@@ -45,7 +47,6 @@ export class DataNode {
   // Write latency per ack level over the last second, for /status (the dashboard's latency chart).
   readonly writeLatency = new WriteLatencyWindow(limits.writeLatencyWindowMs, limits.writeLatencySamplesMax);
   readonly witness: WitnessClient;
-  private readonly failoverMonitor: FailoverMonitor;
   private readonly applied = new Signal();
   private readWaiters = 0;
   private transitions: Promise<unknown> = Promise.resolve();
@@ -59,8 +60,9 @@ export class DataNode {
     private readonly logContext: LogContext,
     readonly store: Store,
     private persisted: PersistedNodeState,
-    // The key filter the data here was built under (storage/filter-file.ts).
-    private dataFilter: string,
+    // The key filter the data here was built under (storage/filter-file.ts); roles/replica.ts asks
+    // for a full resync when REPLICA_FILTER differs.
+    private builtUnderFilter: string,
   ) {
     this.link = new Link(config.nodeId);
     this.events = new NodeEvents(config.nodeId);
@@ -86,7 +88,6 @@ export class DataNode {
       onView: (view, sentAt) => this.onWitnessView(view, sentAt),
       onMembers: (members) => mergeMembers(config, members, logger),
     });
-    this.failoverMonitor = new FailoverMonitor(this);
   }
 
   static async open(config: NodeConfig, logger: Logger, logContext: LogContext): Promise<DataNode> {
@@ -113,6 +114,18 @@ export class DataNode {
     return new DataNode(config, logger, logContext, store, persisted, dataFilter);
   }
 
+  // The key filter the data was built under: REPLICA_FILTER as of the last full resync.
+  get dataFilter(): string {
+    return this.builtUnderFilter;
+  }
+
+  // A replica's state now holds exactly what its filter keeps: remember which filter that is.
+  async recordDataFilter(): Promise<void> {
+    if (this.builtUnderFilter === this.config.replicaFilter) return;
+    await writeDataFilter(this.config.dataDir, this.config.replicaFilter);
+    this.builtUnderFilter = this.config.replicaFilter;
+  }
+
   get role(): NodeRole {
     return this.persisted.role;
   }
@@ -129,6 +142,20 @@ export class DataNode {
     return this.persisted.epochHistory;
   }
 
+  // The mirror's receiver while this node is the mirror.
+  get mirror(): MirrorReceiver | null {
+    return this.mirrorRole?.receiver ?? null;
+  }
+
+  // Copy modes set live while this node is primary: the mirror slot's and each replica's.
+  copyModes(): CopyModes {
+    return { mirrorSlot: this.persisted.mirrorSlotMode, replicas: this.persisted.replicaModes };
+  }
+
+  saveCopyModes(modes: CopyModes): Promise<void> {
+    return this.persistOrStop({ mirrorSlotMode: modes.mirrorSlot, replicaModes: modes.replicas }, 'copy modes');
+  }
+
   // Enters the role the node had when it stopped (or its configured role on a first start).
   async start(): Promise<void> {
     const { role, epoch, primaryId } = this.persisted;
@@ -138,7 +165,6 @@ export class DataNode {
       else await this.becomeReplica(primaryId ?? this.config.primaryId, epoch, 'started as replica');
     });
     this.witness.start();
-    this.failoverMonitor.start();
   }
 
   // A primary that just started holds no lease until its mirror or the witness first answers.
@@ -181,32 +207,7 @@ export class DataNode {
     await this.persist({ role: 'primary', epoch, primaryId: this.config.nodeId, mirrorId, epochHistory: history });
     crashPoint('role.persisted');
     this.leaveRole();
-    this.primary = new PrimaryRole(
-      {
-        config: this.config,
-        store: this.store,
-        link: this.link,
-        logger: this.logger.child({ component: 'primary' }),
-        epoch: () => this.epoch,
-        epochHistory: () => this.epochHistory,
-        copyModes: () => ({ mirrorSlot: this.persisted.mirrorSlotMode, replicas: this.persisted.replicaModes }),
-        saveCopyModes: (modes) => this.persistOrStop({ mirrorSlotMode: modes.mirrorSlot, replicaModes: modes.replicas }, 'copy modes'),
-        onNewerEpoch: (newer, from) => this.onNewerEpoch(newer, from),
-        reportToWitness: (mirrorId, synchronized) => this.witness.reportMirrorState(this.epoch, mirrorId, synchronized),
-        rollbackMirror: (id, fork) => this.rollbackMirror(id, fork),
-        onMirrorState: (from, to, why) => {
-          this.events.emit('mirror-state', { mirror: this.primary?.mirrorId, from, to, reason: why });
-          if (from === 'disconnected' && to === 'synchronizing') this.events.emit('resync-started', { copy: this.primary?.mirrorId, lsn: this.store.lastLsn });
-          if (to === 'synchronized') this.events.emit('resync-finished', { copy: this.primary?.mirrorId, lsn: this.store.lastLsn });
-        },
-        onWrite: (level, seconds) => {
-          this.metrics.writeSeconds.observe({ ack: level }, seconds);
-          this.metrics.writesTotal.inc({ ack: level });
-          this.writeLatency.observe(level, seconds * 1000);
-        },
-      },
-      mirrorId,
-    );
+    this.primary = new PrimaryRole(primaryContext(this), mirrorId);
     this.primary.start();
     this.transitioned('primary', reason);
     this.witness.poke();
@@ -218,7 +219,8 @@ export class DataNode {
     await this.persist({ role: 'mirror', epoch, primaryId, mirrorId: this.config.nodeId });
     crashPoint('role.persisted');
     this.leaveRole();
-    this.mirror = new MirrorReceiver({ selfId: this.config.nodeId, store: this.store, logger: this.logger.child({ component: 'mirror' }) });
+    this.mirrorRole = new MirrorRole(this);
+    this.mirrorRole.start();
     this.transitioned('mirror', reason);
   }
 
@@ -228,38 +230,9 @@ export class DataNode {
     await this.persist({ role: 'replica', epoch, primaryId });
     crashPoint('role.persisted');
     this.leaveRole();
-    this.replica = new StreamReceiver({
-      selfId: this.config.nodeId,
-      secret: this.config.clusterSecret,
-      mode: this.config.replicaMode,
-      filter: this.config.replicaFilter,
-      region: this.config.region,
-      heartbeatMs: this.config.heartbeatMs,
-      store: this.store,
-      link: this.link,
-      logger: this.logger.child({ component: 'replica' }),
-      epoch: () => this.epoch,
-      primaryId: () => this.primaryId,
-      primaryUrl: (id) => this.config.peers[id],
-      onPrimaryInfo: (id: string, newEpoch: number, history: readonly EpochStart[]) => void this.serial(() => this.follow(id, newEpoch, history)),
-      onNotPrimary: () => this.witness.poke(),
-      onResync: (kind: string, lsn: number) => this.events.emit(kind === 'finished' ? 'resync-finished' : 'resync-started', { copy: this.config.nodeId, lsn }),
-      onDiverged: (fork: number) => this.rollback(fork, 'the primary never had these entries'),
-      fullResyncFirst: this.dataFilter !== this.config.replicaFilter,
-      onSnapshotLoaded: () => this.recordDataFilter(),
-    });
-    if (this.dataFilter !== this.config.replicaFilter) {
-      this.logger.info({ was: this.dataFilter, now: this.config.replicaFilter }, 'REPLICA_FILTER changed since the data was built: asking for a full resync');
-    }
+    this.replica = createReplicaRole(this);
     this.replica.start();
     this.transitioned('replica', reason);
-  }
-
-  // A replica's state now holds exactly what its filter keeps: remember which filter that is.
-  private async recordDataFilter(): Promise<void> {
-    if (this.dataFilter === this.config.replicaFilter) return;
-    await writeDataFilter(this.config.dataDir, this.config.replicaFilter);
-    this.dataFilter = this.config.replicaFilter;
   }
 
   // A follower learns who the primary is and at which epoch; epochs never go back.
@@ -293,8 +266,8 @@ export class DataNode {
   private leaveRole(): void {
     this.primary?.stop();
     this.primary = null;
-    this.mirror?.stop();
-    this.mirror = null;
+    this.mirrorRole?.stop();
+    this.mirrorRole = null;
     this.replica?.stop();
     this.replica = null;
   }
@@ -302,7 +275,7 @@ export class DataNode {
   // The machinery of the persisted role runs (an invariant: a role without it would report a
   // role nothing carries out).
   private hasRoleMachinery(): boolean {
-    return this.role === 'primary' ? this.primary !== null : this.role === 'mirror' ? this.mirror !== null : this.replica !== null;
+    return this.role === 'primary' ? this.primary !== null : this.role === 'mirror' ? this.mirrorRole !== null : this.replica !== null;
   }
 
   private transitioned(role: NodeRole, reason: string, changed = true): void {
@@ -390,63 +363,6 @@ export class DataNode {
     this.witness.poke();
   }
 
-  // ---- rollback ----
-
-  // Cuts every entry after `toLsn` into a rollback file and reports it. Resolves with the new last
-  // LSN, or null when the cut reaches below the snapshot: then the file keeps what can still be
-  // known (see keepCompacted) and a full resync must replace the whole state. The file is durable
-  // before anything is cut: a kill -9 in between leaves the entries in the log, and the next
-  // rollback writes the same file again; never a cut log without its file.
-  async rollback(toLsn: number, reason: string): Promise<number | null> {
-    if (toLsn >= this.store.lastLsn) return this.store.lastLsn;
-    if (toLsn < this.store.snapshotLsn) {
-      await this.keepCompacted(toLsn, reason);
-      return null;
-    }
-    const doomed = await this.store.readAfter(toLsn);
-    const record = doomed.length > 0 ? await writeRollbackFile(this.config.dataDir, this.epoch, { entries: doomed }) : null;
-    crashPoint('rollback.file-written');
-    const removed = await this.store.truncateAfter(toLsn);
-    if (removed.length !== doomed.length) this.failStop(`rollback cut ${removed.length} entries, not the ${doomed.length} it kept`);
-    crashPoint('rollback.truncated');
-    if (record) this.reportRollback(record, toLsn, reason);
-    return this.store.lastLsn;
-  }
-
-  // The cut reaches into the snapshot, where single entries are gone: the rollback file gets the
-  // entries still in the log and, for the compacted range, the latest value of every key written
-  // there. The full resync that follows replaces log and state.
-  private async keepCompacted(toLsn: number, reason: string): Promise<void> {
-    const snapshotLsn = this.store.snapshotLsn;
-    const entries = await this.store.readAfter(snapshotLsn);
-    const items = this.store.state.itemsWrittenBetween(toLsn, snapshotLsn);
-    this.logger.warn({ toLsn, snapshotLsn }, 'the rollback reaches below the snapshot: keeping what the state shows, then a full resync');
-    if (entries.length === 0 && items.length === 0) return;
-    const record = await writeRollbackFile(this.config.dataDir, this.epoch, { entries, compacted: { throughLsn: snapshotLsn, items } });
-    crashPoint('rollback.file-written');
-    this.reportRollback(record, toLsn, reason);
-  }
-
-  private reportRollback(record: RollbackRecord, toLsn: number, reason: string): void {
-    this.logger.warn({ ...record, toLsn, reason }, `rolled back ${record.count} entries (LSN ${record.firstLsn}-${record.lastLsn}) into ${record.file}`);
-    this.events.emit('rollback', { ...record, toLsn, reason, epoch: this.epoch });
-  }
-
-  private async rollbackMirror(mirrorId: string, fork: number): Promise<number | null> {
-    const url = this.config.peers[mirrorId];
-    if (!url) return null;
-    const response = await this.link
-      .request(mirrorId, `${url}/internal/mirror/rollback`, {
-        method: 'POST',
-        headers: { ...authHeaders(this.config.clusterSecret, this.config.nodeId, this.epoch), 'content-type': 'application/json' },
-        body: JSON.stringify({ toLsn: fork }),
-        timeoutMs: Math.max(this.config.syncTimeoutMs, limits.rollbackRequestTimeoutMs),
-      })
-      .catch(() => null);
-    if (response?.statusCode !== 200) return null;
-    return (JSON.parse(response.body.toString('utf8')) as { lsn: number }).lsn;
-  }
-
   // ---- reads ----
 
   // Waits, to a deadline, for the applied LSN to reach `minLsn` (read-your-writes).
@@ -488,7 +404,6 @@ export class DataNode {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.failoverMonitor.stop();
     this.witness.stop();
     this.leaveRole();
     await this.store.close();

@@ -21,6 +21,7 @@ import {
 } from '../../../../shared/protocol.ts';
 import type { CopyMode } from '../../../../shared/topology.ts';
 import type { DataNode } from '../data-node.ts';
+import { rollbackLog } from '../roles/rollback.ts';
 import { errors } from '../errors.ts';
 import type { MirrorReceiver } from '../mirroring/receiver.ts';
 import type { EpochStart } from '../roles/epoch-history.ts';
@@ -191,7 +192,7 @@ export function registerInternalRoutes(app: FastifyInstance, node: DataNode): vo
   app.post('/internal/mirror/rollback', bodies.rollback, async (request) => {
     await mirrorFor(node, request);
     const { toLsn } = request.body as { toLsn: number };
-    const lsn = await node.rollback(toLsn, 'the new primary never had these entries');
+    const lsn = await rollbackLog(node, toLsn, 'the new primary never had these entries');
     if (lsn === null) throw errors.needsFullResync(node.store.lastLsn);
     return { type: 'rollback_ok', lsn };
   });

@@ -67,9 +67,6 @@ export interface ShipperContext {
   // Tells the witness the mirror is synchronized, or asks its consent to stop waiting for it.
   // Resolves true when the witness recorded it.
   reportToWitness: (synchronized: boolean) => Promise<boolean>;
-  // The mirror holds entries after `fork` that this primary never had: it must roll them back.
-  // Resolves with the mirror's LSN afterwards, or null when it needs a full resync instead.
-  rollbackMirror: (fork: number) => Promise<number | null>;
 }
 
 class ShipAbort extends Error {}
@@ -250,7 +247,7 @@ export class MirrorShipper {
     let from = body.lsn;
     if (body.lsn > fork) {
       this.ctx.logger.warn({ mirror: this.ctx.mirrorId, mirrorLsn: body.lsn, fork }, 'the mirror holds entries this primary never had; it rolls them back');
-      from = (await this.ctx.rollbackMirror(fork)) ?? -1;
+      from = (await this.rollbackMirror(fork)) ?? -1;
     }
     if (from < 0) {
       // handled below: a snapshot
@@ -268,6 +265,22 @@ export class MirrorShipper {
     if (this.state === 'disconnected') this.setState('synchronizing', 'mirror connected');
     this.checkCaughtUp();
     return true;
+  }
+
+  // The mirror holds entries after `fork` that this primary never had: it cuts them into its
+  // rollback file. Resolves with the mirror's LSN afterwards, or null when it needs a full resync.
+  private async rollbackMirror(fork: number): Promise<number | null> {
+    const response = await this.ctx.link
+      .request(this.ctx.mirrorId, this.url('rollback'), {
+        method: 'POST',
+        headers: this.headers({ 'content-type': 'application/json' }),
+        body: JSON.stringify({ toLsn: fork }),
+        timeoutMs: Math.max(this.requestTimeoutMs, limits.rollbackRequestTimeoutMs),
+        signal: this.abort.signal,
+      })
+      .catch(() => null);
+    if (response?.statusCode !== 200) return null;
+    return (JSON.parse(response.body.toString('utf8')) as { lsn: number }).lsn;
   }
 
   private registryInfo() {

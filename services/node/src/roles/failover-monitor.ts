@@ -4,6 +4,7 @@
 // the reason is logged and evented once per suspicion).
 
 import type { DataNode } from '../data-node.ts';
+import type { MirrorReceiver } from '../mirroring/receiver.ts';
 
 export class FailoverMonitor {
   private timer: NodeJS.Timeout | null = null;
@@ -12,7 +13,10 @@ export class FailoverMonitor {
   private lastReason = '';
   private lastAskAt = 0;
 
-  constructor(private readonly node: DataNode) {}
+  constructor(
+    private readonly node: DataNode,
+    private readonly mirror: MirrorReceiver,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.node.config.heartbeatMs);
@@ -31,9 +35,8 @@ export class FailoverMonitor {
   }
 
   private async tick(): Promise<void> {
-    const { node } = this;
-    const mirror = node.mirror;
-    if (!mirror || this.asking || mirror.lastPrimaryContactAt === 0) return;
+    const { node, mirror } = this;
+    if (this.asking || mirror.lastPrimaryContactAt === 0) return;
     const silenceMs = Date.now() - mirror.lastPrimaryContactAt;
     const timeoutMs = node.config.failoverTimeoutMs;
     if (silenceMs < timeoutMs) {

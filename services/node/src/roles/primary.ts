@@ -37,7 +37,6 @@ export interface PrimaryContext {
   saveCopyModes: (modes: CopyModes) => Promise<void>;
   onNewerEpoch: (epoch: number, from: string) => void;
   reportToWitness: (mirrorId: string, synchronized: boolean) => Promise<boolean>;
-  rollbackMirror: (mirrorId: string, fork: number) => Promise<number | null>;
   onMirrorState: (from: MirrorState, to: MirrorState, reason: string) => void;
   onWrite: (level: string, seconds: number) => void;
 }
@@ -117,7 +116,6 @@ export class PrimaryRole {
               onAcked: () => this.released(),
               onContact: (sentAt) => this.renewLease(sentAt),
               reportToWitness: (synchronized) => ctx.reportToWitness(mirrorId, synchronized),
-              rollbackMirror: (fork) => ctx.rollbackMirror(mirrorId, fork),
             },
             ctx.copyModes().mirrorSlot ?? config.mirrorMode,
           );
