@@ -4,7 +4,8 @@
 // Environment (all optional):
 //   DATA_ROOT=.data      each service keeps `<DATA_ROOT>/<id>/`; relative to the repository root
 //   PORT_BASE=7000       control's port; primary, mirror, replica-1, replica-2 follow at +1..+4, and
-//                        replica-3 (not started here: `npm run node -- start replica-3`) at +5
+//                        replica-3 (not started here: `npm run node -- start replica-3`, with
+//                        `REPLICA_3_FILTER=<prefix>` for a filtered one, as in compose) at +5
 //   CLUSTER_SECRET=...   the internal-route secret (default: the development secret)
 //   LOG_LEVEL, FSYNC, HEARTBEAT_MS, ...  passed through to every service
 //
@@ -148,6 +149,9 @@ async function openEndpoint(settings: LauncherSettings, processes: ClusterProces
         if (isStopping()) throw new Error('the launcher is stopping every service');
         await processes[action](id);
       },
+      settable: (id) => processes.settable(id),
+      settings: (id) => processes.settings(id),
+      configure: (id, env) => processes.configure(id, env),
     });
     // The socket is ours from here on; a stale file would only confuse the next `npm run node`.
     process.once('exit', () => rmSync(settings.socketPath, { force: true }));

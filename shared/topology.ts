@@ -14,6 +14,10 @@ export interface ServiceSpec {
   // replica-3`, compose's `extra` profile), and left out of the others' PEERS — it registers
   // itself with control, which tells the other nodes its URL (membership).
   extra?: boolean;
+  // Settings a person may give this node from the shell when starting it, as compose interpolates
+  // them: service variable -> shell variable (`REPLICA_3_FILTER=user/ npm run node -- start
+  // replica-3`, like `REPLICA_3_FILTER=user/ docker compose --profile extra up -d replica-3`).
+  shellEnv?: Readonly<Record<string, string>>;
 }
 
 export const CONTROL_ID = 'control';
@@ -27,7 +31,9 @@ export const defaultTopology: readonly ServiceSpec[] = [
 ];
 
 // The nodes that join later; `launcherTopology` is what the local launcher can run.
-export const extraServices: readonly ServiceSpec[] = [{ id: 'replica-3', kind: 'node', role: 'replica', port: 7005, region: 'ap', extra: true }];
+export const extraServices: readonly ServiceSpec[] = [
+  { id: 'replica-3', kind: 'node', role: 'replica', port: 7005, region: 'ap', extra: true, shellEnv: { REPLICA_FILTER: 'REPLICA_3_FILTER' } },
+];
 export const launcherTopology: readonly ServiceSpec[] = [...defaultTopology, ...extraServices];
 
 export const DEFAULT_CLUSTER_SECRET = 'mirrorlab-dev-secret';

@@ -8,6 +8,9 @@
 #          SSH (docker -H ssh://[SWARM_SSH_USER@]<host>).
 #   stop   the service scaled to 0: SIGTERM, then SIGKILL after the stop grace period (10 s).
 #   start  the service scaled to 1; returns once its task runs (bounded by START_TIMEOUT_S).
+#          `REPLICA_3_FILTER=<prefix> deploy/swarm/node.sh start replica-3` first sets replica-3's
+#          REPLICA_FILTER (docker service update --env-add), as compose reads REPLICA_3_FILTER at up
+#          (experiment 10); an empty value sets no filter, an unset one keeps what it had.
 # Settings: STACK (default mirrorlab), START_TIMEOUT_S (default 60), SWARM_SSH_USER.
 # Needs a manager node's docker CLI (service commands run on managers).
 
@@ -56,6 +59,9 @@ kill_task() {
 }
 
 start_service() {
+  if [ "$id" = replica-3 ] && [ -n "${REPLICA_3_FILTER+set}" ]; then
+    docker service update --detach --env-add "REPLICA_FILTER=$REPLICA_3_FILTER" "$service" >/dev/null
+  fi
   docker service scale --detach "$service=1" >/dev/null
   local deadline=$((SECONDS + START_TIMEOUT_S)) state=''
   while [ "$SECONDS" -lt "$deadline" ]; do

@@ -280,22 +280,24 @@ preflight() {
 STEADY_JS='(() => {
   const p = d.primary;
   if (!p) return "control names no primary";
-  const down = Object.values(d.nodes).filter((n) => !("role" in n)).map((n) => n.id);
+  const down = Object.values(d.nodes).filter((n) => !("role" in n) && !MAY_BE_DOWN.includes(n.id)).map((n) => n.id);
   if (down.length) return "not answering: " + down.join(", ");
   const s = d.nodes[p];
   if (!s.mirror) return "the primary " + p + " has no mirror";
   if (s.mirror.mode !== "sync") return "the mirror " + s.mirror.id + " is in " + s.mirror.mode + " mode";
   if (s.mirror.state !== "synchronized") return "the mirror " + s.mirror.id + " is " + s.mirror.state + ", not synchronized";
-  const cut = s.replicas.filter((r) => !r.connected).map((r) => r.id);
+  const cut = s.replicas.filter((r) => !r.connected && !MAY_BE_DOWN.includes(r.id)).map((r) => r.id);
   if (cut.length) return "replicas not connected to " + p + ": " + cut.join(", ");
   if ((d.faults || []).length) return d.faults.length + " fault rule(s) active (" + d.faults.map((f) => f.description).join("; ") + ")";
   return "";
 })()'
 
+# MAY_BE_DOWN: ids a script starts itself, so they may be down at its start (replica-3).
+MAY_BE_DOWN=${MAY_BE_DOWN:-}
 steady_problem() {
   http GET "$CONTROL/cluster"
   if [ "$STATUS" != 200 ]; then printf 'control answered GET /cluster with HTTP %s' "$STATUS"; return; fi
-  body "$STEADY_JS"
+  body "((MAY_BE_DOWN) => $STEADY_JS)('$MAY_BE_DOWN'.split(' '))"
 }
 
 # require_steady [WAIT_S]: waits up to WAIT_S (default 20) for the starting point, else fails with
@@ -440,3 +442,60 @@ write_logged() {
 # "$percentiles_js(d.map(...))".
 # shellcheck disable=SC2034
 percentiles_js='((xs) => { const s = [...xs].sort((a, b) => a - b); const at = (q) => s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN; return "median " + at(0.5) + " ms, p90 " + at(0.9) + " ms"; })'
+
+# ---------------------------------------------------------------------------------------------
+# replica-3, the node that joins later (SPEC §5 membership)
+
+# replica_3_filter: the filter replica-3 runs with; "down" when it does not answer.
+replica_3_filter() {
+  http GET "$REPLICA_3/status"
+  if [ "$STATUS" != 200 ]; then printf 'down'; return 0; fi
+  body 'd.filter'
+}
+
+# start_replica_3 FILTER: replica-3 running with that REPLICA_FILTER (empty: none), as a person
+# starts it: with Docker `REPLICA_3_FILTER=… docker compose --profile extra up -d replica-3` (which
+# recreates the container when the filter changes), locally `REPLICA_3_FILTER=… npm run node --
+# start replica-3` after stopping it if it runs with another filter. A node whose filter changes
+# resyncs fully: it then holds exactly what the new filter keeps.
+start_replica_3() {
+  local filter=$1 now
+  now=$(replica_3_filter)
+  if [ "$now" = "$filter" ]; then
+    if [ -n "$filter" ]; then info "replica-3 already runs with REPLICA_FILTER=$filter"; else info "replica-3 already runs, without a filter"; fi
+    return 0
+  fi
+  case $NODE_CMD_KIND in
+    "docker compose")
+      shows "REPLICA_3_FILTER=$filter docker compose --profile extra up -d replica-3"
+      REPLICA_3_FILTER=$filter compose --profile extra up -d replica-3 >"$WORK_DIR/node-cmd.out" 2>&1 || {
+        cat "$WORK_DIR/node-cmd.out" >&2
+        fail "starting replica-3 with docker compose failed"
+      }
+      ;;
+    *)
+      if [ "$now" != down ]; then node_cmd stop replica-3; fi
+      if [ "$NODE_CMD_KIND" = "npm run node --" ]; then
+        shows "REPLICA_3_FILTER=$filter npm run node -- start replica-3"
+        (cd "$REPO_ROOT" && REPLICA_3_FILTER=$filter npm run --silent node -- start replica-3) >"$WORK_DIR/node-cmd.out" 2>&1
+      else
+        shows "REPLICA_3_FILTER=$filter $NODE_CMD_KIND start replica-3"
+        (cd "$REPO_ROOT" && REPLICA_3_FILTER=$filter run_node_cmd start replica-3) >"$WORK_DIR/node-cmd.out" 2>&1
+      fi || {
+        cat "$WORK_DIR/node-cmd.out" >&2
+        fail "starting replica-3 failed"
+      }
+      ;;
+  esac
+  sed 's/^/   /' "$WORK_DIR/node-cmd.out"
+}
+
+# replica_3_caught_up PRIMARY FILTER: replica-3 answers with that filter and the primary streams
+# to it, connected and with nothing left to send.
+replica_3_caught_up() {
+  [ "$(replica_3_filter)" = "$2" ] || return 1
+  [ "$(status_field "$1" "((r) => r && r.connected && r.lagEntries === 0 && r.filter === '$2' ? 'yes' : 'no')(d.replicas.find((r) => r.id === 'replica-3'))")" = yes ]
+}
+
+# median EXPR LOG: the median of EXPR (of `w`, one logged write) over the JSON lines in LOG.
+median_of() { jsonl "((xs) => { const s = xs.sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; })(d.map((w) => $1))" <"$2"; }

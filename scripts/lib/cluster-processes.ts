@@ -70,6 +70,9 @@ export class ClusterProcesses {
   private readonly restartPolicy: RestartPolicy | null;
   // Environment set for a service's later starts (setServiceEnv), over the options' own.
   private readonly envChanges = new Map<string, Record<string, string>>();
+  // Settings given from the shell at a start (ServiceSpec.shellEnv), per service id; kept for the
+  // service's later starts and restarts, as a container keeps its environment.
+  private readonly shellSettings = new Map<string, Record<string, string>>();
 
   constructor(private readonly options: ClusterProcessesOptions) {
     this.topology = options.topology ?? defaultTopology;
@@ -104,6 +107,23 @@ export class ClusterProcesses {
   // The last lines the service printed (and the manager's own notes about it), oldest first.
   logs(id: string): string[] {
     return [...this.service(id).lines];
+  }
+
+  // The service variables a person may set from the shell for this service (see ServiceSpec.shellEnv).
+  settable(id: string): string[] {
+    return Object.keys(this.service(id).spec.shellEnv ?? {});
+  }
+
+  settings(id: string): Record<string, string> {
+    return { ...(this.shellSettings.get(id) ?? {}) };
+  }
+
+  // Takes effect at the service's next start; an empty value sets the variable empty (no filter).
+  configure(id: string, env: Record<string, string>): void {
+    const settable = this.settable(id);
+    const bad = Object.keys(env).filter((name) => !settable.includes(name));
+    if (bad.length > 0) throw new Error(`${id} takes no ${bad.join(', ')} from the shell; it takes ${settable.join(', ') || 'none'}`);
+    this.shellSettings.set(id, { ...this.settings(id), ...env });
   }
 
   // The services a whole-cluster start runs: every one but the extra nodes, which join later.
@@ -180,6 +200,7 @@ export class ClusterProcesses {
       ...this.options.env,
       ...this.options.serviceEnv?.[spec.id],
       ...this.envChanges.get(spec.id),
+      ...this.shellSettings.get(spec.id),
     };
     // `node` is run as this very binary: a test runner's PATH may lead to another Node version.
     const child = spawn(command === 'node' ? process.execPath : command, args, {

@@ -1,8 +1,8 @@
 // `npm run test:compose`: the workshop on a real Docker engine (SPEC §7, issue 12). It does what the
 // README's Docker instructions tell a participant to do, in a compose project of its own
 // (`mirrorlab-check`, image `mirrorlab:check`) on the workshop's host ports 7000-7005:
-//   build and `up`, all five healthy, the README's curl session, the six experiments in order,
-//   POST /cluster/reset, the six again, `docker compose kill` of the primary under ack=sync writes
+//   build and `up`, all five healthy, the README's curl session, the experiments in order,
+//   POST /cluster/reset, all of them again, `docker compose kill` of the primary under ack=sync writes
 //   (first write at the new epoch within FAILOVER_TIMEOUT_MS + 1 s, none lost), `start` (the old
 //   primary is a synchronized mirror again), `up -d`, `up -d <id>` and the replica-3 profile
 //   recreating nothing, `down` + `up` keeping the data.
@@ -261,9 +261,9 @@ async function main(): Promise<number> {
   });
   await steps.step('all five healthy', (note) => waitHealthy(fiveServices, note));
   await steps.step("the README's curl session", (note) => runCurlSession(REPO_ROOT, note));
-  await steps.step('the six experiments in order (NODE_CMD="docker compose")', (note) => runExperiments(REPO_ROOT, experimentsEnv(), note));
+  await steps.step('the experiments in order (NODE_CMD="docker compose")', (note) => runExperiments(REPO_ROOT, experimentsEnv(), note));
   await steps.step('POST /cluster/reset', reset);
-  await steps.step('the six experiments again', (note) => runExperiments(REPO_ROOT, experimentsEnv(), note));
+  await steps.step('the experiments again', (note) => runExperiments(REPO_ROOT, experimentsEnv(), note));
   const killed = await steps.step('docker compose kill of the primary under ack=sync writes', killUnderWrites);
   await steps.step(`docker compose start ${killed}: a synchronized mirror again`, (note) => startAgain(killed, note));
   await steps.step(`up -d, up -d primary, --profile extra up -d ${EXTRA}: nothing recreated`, upRecreatesNothing);

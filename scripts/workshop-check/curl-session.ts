@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { findBlocks, sessionCommands } from '../docs/capture-blocks.ts';
 import { runCommand } from './command.ts';
 
 export const CURL_SESSION_HEADING = '## A first curl session';
@@ -100,16 +101,16 @@ export const sessionExpectations: readonly SessionExpectation[] = [
   },
 ];
 
-// The commands of the README's first sh block under the heading, one per line, comments removed.
+// The commands of the README's session under the heading, one per line, comments removed: the
+// `$ ` lines of its captured block (scripts/docs/capture-blocks.ts; the other lines are output).
 export function readmeCurlSession(readme: string): string[] {
   const start = readme.indexOf(`\n${CURL_SESSION_HEADING}\n`);
   if (start < 0) throw new Error(`README.md has no "${CURL_SESSION_HEADING}" section`);
-  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(start));
-  if (!block) throw new Error(`README.md's "${CURL_SESSION_HEADING}" has no sh code block`);
-  return (block[1] as string)
-    .split('\n')
+  const block = findBlocks(readme.slice(start)).find((b) => b.kind === 'session');
+  if (!block) throw new Error(`README.md's "${CURL_SESSION_HEADING}" has no captured session block`);
+  return sessionCommands(block)
     .map((line) => line.replace(/\s+#\s.*$/, '').trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+    .filter((line) => line !== '');
 }
 
 // Each README command with its expectation; throws when the two do not pair one to one.

@@ -1,6 +1,6 @@
 // `npm run test:swarm`: deploy/swarm/stack.yml on a real one-node Docker Swarm (issue 17). It
 // deploys the stack under a name of its own (`mirrorlab-check`), waits for every task to be
-// healthy, runs the README's curl session and the six experiments against it (NODE_CMD
+// healthy, runs the README's curl session and the experiments against it (NODE_CMD
 // deploy/swarm/node.sh), kills the primary's task under ack=sync writes (first write at the new
 // epoch within FAILOVER_TIMEOUT_MS + 1 s, none lost), starts it again (a synchronized mirror),
 // lets replica-3 join, and removes the stack. Whatever happens, it removes what it made: the
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
   await steps.step('all five tasks healthy', (note) => waitHealthy(fiveServices, note));
   await steps.step('placement by the region label', checkPlacement);
   await steps.step("the README's curl session", (note) => runCurlSession(REPO_ROOT, note));
-  await steps.step(`the six experiments in order (NODE_CMD=${NODE_CMD})`, (note) => runExperiments(REPO_ROOT, experimentsEnv(), note));
+  await steps.step(`the experiments in order (NODE_CMD=${NODE_CMD})`, (note) => runExperiments(REPO_ROOT, experimentsEnv(), note));
   const killed = await steps.step("kill of the primary's task under ack=sync writes", killUnderWrites);
   await steps.step(`${NODE_CMD} start ${killed}: a synchronized mirror again`, (note) => startAgain(killed, note));
   await steps.step(`${EXTRA} joins the running cluster`, replica3Joins);

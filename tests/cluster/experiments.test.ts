@@ -8,22 +8,17 @@
 // whole output is shown when it does not. 02-05 exercise control's fault injection and the
 // failover machinery (SPEC §5, §6) through their public API only.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../scripts/lib/cluster-processes.ts';
-import { launcherPlan, readLauncherSettings } from '../../scripts/lib/launcher-settings.ts';
-import { defaultTopology, launcherTopology } from '../../shared/topology.ts';
-import { getJson, startCluster, waitFor, type TestCluster } from '../helpers/cluster.ts';
+import { keepTail, launchCluster, waitForCluster, type LaunchedCluster } from '../../scripts/lib/launched-cluster.ts';
+import { defaultTopology } from '../../shared/topology.ts';
+import { getJson, startCluster, type TestCluster } from '../helpers/cluster.ts';
 
 // An experiment is meant to take well under 20 s; this bound only stops a hung one.
 const EXPERIMENT_TIMEOUT_MS = 90_000;
-const LAUNCHER_READY_TIMEOUT_MS = 30_000;
-const LAUNCHER_STOP_TIMEOUT_MS = 20_000;
-const OUTPUT_CHARS_MAX = 200_000;
 const TEST_TIMEOUT_MS = 150_000;
 
 // The environment variable naming each service's base URL in scripts/experiments/lib.sh.
@@ -31,98 +26,8 @@ function urlVariable(id: string): string {
   return id.toUpperCase().replace(/-/g, '_');
 }
 
-interface Launcher {
-  portBase: number;
-  dataRoot: string;
-  urls: Record<string, string>;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-// Consecutive free ports for PORT_BASE (the launcher wants a contiguous range, replica-3's included).
-async function freePortBase(): Promise<number> {
-  const span = Math.max(...launcherTopology.map((s) => s.port)) - Math.min(...launcherTopology.map((s) => s.port)) + 1;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 35_000);
-    const ports = Array.from({ length: span }, (_, i) => base + i);
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
-  }
-  throw new Error(`found no ${launcherTopology.length} consecutive free ports in 50 attempts`);
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
-
-function keepTail(text: string): string {
-  return text.length > OUTPUT_CHARS_MAX ? text.slice(-OUTPUT_CHARS_MAX) : text;
-}
-
-// Starts `npm start`'s launcher and waits until every service answers and the copies are attached.
-async function startLauncher(): Promise<Launcher> {
-  const portBase = await freePortBase();
-  const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'mirrorlab-exp-'));
-  const env = { ...process.env, PORT_BASE: String(portBase), DATA_ROOT: dataRoot, NO_COLOR: '1' };
-  // The URLs the launcher itself derives from PORT_BASE.
-  const settings = readLauncherSettings(env);
-  if (!settings.ok) throw new Error(settings.problems.join('; '));
-  const { urls } = launcherPlan(settings.settings);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output = keepTail(output + chunk.toString())));
-  child.stderr.on('data', (chunk: Buffer) => (output = keepTail(output + chunk.toString())));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stopOnExit = () => child.kill('SIGTERM');
-  process.once('exit', stopOnExit);
-  const launcher: Launcher = {
-    portBase,
-    dataRoot,
-    urls,
-    output: () => output,
-    stop: async () => {
-      process.removeListener('exit', stopOnExit);
-      await stopProcess(child, exited);
-      await rm(dataRoot, { recursive: true, force: true, maxRetries: 3 });
-    },
-  };
-  try {
-    await waitForCluster(urls, () => child.exitCode === null);
-  } catch (error) {
-    await launcher.stop();
-    throw new Error(`${(error as Error).message}\n--- launcher output ---\n${output}`);
-  }
-  return launcher;
-}
-
-// SIGTERM: the launcher stops every service, then exits; SIGKILL only if it hangs.
-async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), LAUNCHER_STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-// Waits until every service answers, the mirror is synchronized and both replicas are connected;
-// gives up at once when `isAlive` says whatever started the cluster has died.
-async function waitForCluster(urls: Record<string, string>, isAlive: () => boolean = () => true): Promise<void> {
-  const outcome = await waitFor(
-    async () => {
-      if (!isAlive()) return 'exited' as const;
-      // The services `npm start` starts: replica-3 joins only on request.
-      for (const spec of defaultTopology) if ((await getJson(`${urls[spec.id]}/health`, { timeoutMs: 1000 })).status !== 200) return null;
-      const status = (await getJson(`${urls.primary}/status`, { timeoutMs: 1000 })).body;
-      const connected = status.replicas?.filter((r: { connected: boolean }) => r.connected).length;
-      return status.mirror?.state === 'synchronized' && connected === 2 ? ('ready' as const) : null;
-    },
-    { what: 'the cluster to be up, the mirror synchronized and both replicas connected', timeoutMs: LAUNCHER_READY_TIMEOUT_MS, intervalMs: 200 },
-  );
-  if (outcome === 'exited') throw new Error('the launcher exited before the cluster was up');
-}
+type Launcher = LaunchedCluster;
+const startLauncher = () => launchCluster();
 
 interface ExperimentRun {
   code: number | null;
@@ -211,6 +116,11 @@ const EXPERIMENTS: Array<{ script: string; what: string; check?: (run: Experimen
   { script: '05-split-brain.sh', what: 'the isolated primary fences itself, the mirror is promoted, the old primary rolls back' },
   // The default topology has no filtered replica: the experiment says so and goes on.
   { script: '06-read-scaling.sh', what: 'replicas serve reads by region, the mirror refuses, scans run on a replica', check: (run) => expect(run.output).toContain('no replica here has a filter') },
+  { script: '07-wan-latency.sh', what: 'the WAN profile: a mirror across the ocean slows sync writes, not local ones; the near replica reads faster' },
+  // Round 1 adds replica-3 (the launcher does not start it); round 2 finds it running and a member.
+  { script: '08-add-a-copy.sh', what: 'replica-3 joins, catches up and serves reads; a second mirror is 409 mirror_slot_taken' },
+  { script: '09-slow-copy.sh', what: 'a slowed sync mirror slows writes, a slowed async replica only trails, made sync it slows them again' },
+  { script: '10-exact-vs-filtered.sh', what: 'verify: the mirror equals the whole digest, filtered replica-3 its prefix only; replica-3 restored', check: (run) => expect(run.output).toContain('replica-3 is a full copy again') },
 ];
 
 // As participants run them: one cluster, the experiments in the README's order (each finds the

@@ -33,6 +33,9 @@ export interface StartClusterOptions {
   healthTimeoutMs?: number;
   stopTimeoutMs?: number;
   topology?: readonly ServiceSpec[];
+  // The topology's own ports (7000–7005) instead of free ones: only for pictures that must show
+  // what a participant sees (the dashboard screenshots); a test run never asks for them.
+  defaultPorts?: boolean;
 }
 
 export interface TestCluster {
@@ -61,7 +64,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   const topology = options.topology ?? defaultTopology;
   // Extra nodes (replica-3) join later: a test starts them itself with cluster.start(id).
   const services = options.services ?? topology.filter((s) => !s.extra).map((s) => s.id);
-  const ports = await freePorts(topology.length);
+  const ports = options.defaultPorts ? topology.map((s) => s.port) : await freePorts(topology.length);
   const portById = Object.fromEntries(topology.map((s, i) => [s.id, ports[i] as number]));
   const dataRoot = await mkdtemp(path.join(os.tmpdir(), 'mirrorlab-test-'));
   const plan = planCluster({ host: '127.0.0.1', ports: portById, dataRoot, topology });

@@ -180,6 +180,22 @@ describe('docker-compose.yml against the launcher topology', () => {
     expect(env.REPLICA_FILTER).toBe('');
   });
 
+  it("takes from the shell exactly the settings `npm run node -- start` passes on (ServiceSpec.shellEnv)", () => {
+    for (const spec of launcherTopology) {
+      const raw = service(spec.id).environment ?? {};
+      // The variables compose fills in from the shell for this service alone (REPLICA_FILTER from
+      // REPLICA_3_FILTER), by the service variable they set; cluster-wide ones keep their name
+      // (FSYNC from FSYNC) and are the launcher's own environment.
+      const fromShell = Object.fromEntries(
+        Object.entries(raw).flatMap(([name, value]) => {
+          const match = /^\$\{([A-Z0-9_]+):-[^}]*\}$/.exec(String(value));
+          return match && match[1] !== name ? [[name, match[1]]] : [];
+        }),
+      );
+      expect(fromShell, spec.id).toEqual(spec.shellEnv ?? {});
+    }
+  });
+
   it('spells out every setting of the configuration table (docs/configuration.md) on every data node', () => {
     const variables = documentedVariables('docs/configuration.md', '## Configuration');
     expect(variables.length).toBeGreaterThan(15);

@@ -32,6 +32,7 @@ import { primaryContext } from './roles/primary-context.ts';
 import { createReplicaRole } from './roles/replica.ts';
 import { decideRole, type SelfView, viewAgrees } from './roles/role-decision.ts';
 import { WitnessClient } from './roles/witness-client.ts';
+import { readDataFilter, writeDataFilter } from './storage/filter-file.ts';
 import { Store } from './storage/store.ts';
 import { WriteLatencyWindow } from './write-latency.ts';
 
@@ -59,6 +60,9 @@ export class DataNode {
     private readonly logContext: LogContext,
     readonly store: Store,
     private persisted: PersistedNodeState,
+    // The key filter the data here was built under (storage/filter-file.ts); roles/replica.ts asks
+    // for a full resync when REPLICA_FILTER differs.
+    private builtUnderFilter: string,
   ) {
     this.link = new Link(config.nodeId);
     this.events = new NodeEvents(config.nodeId);
@@ -98,7 +102,28 @@ export class DataNode {
       replicaModes: {},
       epochHistory: [],
     };
-    return new DataNode(config, logger, logContext, store, persisted);
+    // An empty node takes the filter it starts with; data from before filter.json existed was
+    // built unfiltered as far as we know (a filtered replica then resyncs once, which is safe).
+    let dataFilter = await readDataFilter(config.dataDir);
+    if (dataFilter === null) {
+      dataFilter = store.lastLsn === 0 ? config.replicaFilter : '';
+      await writeDataFilter(config.dataDir, dataFilter);
+    }
+    // A filtered replica's digest history covers its filter, so /cluster/verify can compare it.
+    store.state.trackPrefix(config.replicaFilter);
+    return new DataNode(config, logger, logContext, store, persisted, dataFilter);
+  }
+
+  // The key filter the data was built under: REPLICA_FILTER as of the last full resync.
+  get dataFilter(): string {
+    return this.builtUnderFilter;
+  }
+
+  // A replica's state now holds exactly what its filter keeps: remember which filter that is.
+  async recordDataFilter(): Promise<void> {
+    if (this.builtUnderFilter === this.config.replicaFilter) return;
+    await writeDataFilter(this.config.dataDir, this.config.replicaFilter);
+    this.builtUnderFilter = this.config.replicaFilter;
   }
 
   get role(): NodeRole {

@@ -74,6 +74,16 @@ describe('KvState', () => {
     expect(filtered.digest()).toBe(state.digest('eu/'));
   });
 
+  it('answers for a prefix tracked late at the LSN it was tracked at, before any new entry', () => {
+    const state = new KvState();
+    state.apply(put('eu/a', 1, 1));
+    state.apply(put('us/b', 2, 2));
+    expect(state.digestAt(2, 'eu/')).toBeNull();
+    state.trackPrefix('eu/');
+    expect(state.digestAt(2, 'eu/')).toBe(state.digest('eu/'));
+    expect(state.digestAt(1, 'eu/')).toBeNull();
+  });
+
   it('keeps a bounded history: old points fall out, recent ones stay exact after the ring wraps', () => {
     const state = new KvState();
     state.trackPrefix('p/');

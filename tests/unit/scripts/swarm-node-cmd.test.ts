@@ -28,8 +28,12 @@ chmodSync(path.join(dir, 'docker'), 0o755);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function nodeCmd(...args: string[]): { code: number | null; out: string; calls: string[] } {
+  return nodeCmdWith({}, ...args);
+}
+
+function nodeCmdWith(env: Record<string, string>, ...args: string[]): { code: number | null; out: string; calls: string[] } {
   writeFileSync(calls, '');
-  const run = spawnSync('bash', ['deploy/swarm/node.sh', ...args], { cwd: REPO_ROOT, env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, STACK: 'lab' }, encoding: 'utf8', timeout: 10_000 });
+  const run = spawnSync('bash', ['deploy/swarm/node.sh', ...args], { cwd: REPO_ROOT, env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, STACK: 'lab', ...env }, encoding: 'utf8', timeout: 10_000 });
   return { code: run.status, out: `${run.stdout}${run.stderr}`, calls: readFileSync(calls, 'utf8').trim().split('\n') };
 }
 
@@ -49,6 +53,16 @@ describe('deploy/swarm/node.sh', () => {
     expect(run.code, run.out).toBe(0);
     expect(run.calls).toContain('service scale --detach lab_primary=1');
     expect(run.out).toContain('primary started');
+  });
+
+  it('start replica-3 with REPLICA_3_FILTER: its REPLICA_FILTER set first, as compose reads it at up', () => {
+    const run = nodeCmdWith({ REPLICA_3_FILTER: 'exp10/eu/' }, 'start', 'replica-3');
+    expect(run.code, run.out).toBe(0);
+    const update = run.calls.indexOf('service update --detach --env-add REPLICA_FILTER=exp10/eu/ lab_replica-3');
+    expect(update, run.calls.join('\n')).toBeGreaterThanOrEqual(0);
+    expect(run.calls.indexOf('service scale --detach lab_replica-3=1')).toBeGreaterThan(update);
+    const unset = nodeCmd('start', 'replica-3');
+    expect(unset.calls.some((c) => c.startsWith('service update')), unset.calls.join('\n')).toBe(false);
   });
 
   it('stop: the service scaled to 0 (SIGTERM first)', () => {

@@ -2,7 +2,7 @@
 // the parts of them that need no engine are right: the README's curl session pairs one to one
 // with the check's expectations (a README edit that the check does not follow fails here, in CI,
 // not only on a machine with Docker), each expectation accepts what the cluster really prints and
-// refuses what it must not, the six experiments are found in order, and Docker's nanosecond times
+// refuses what it must not, the ten experiments are found in order, and Docker's nanosecond times
 // parse to the millisecond.
 
 import { describe, expect, it } from 'vitest';
@@ -58,9 +58,10 @@ describe("the README's curl session", () => {
 });
 
 describe('the experiments and Docker times', () => {
-  it('finds the six experiments in their order', () => {
+  it('finds the ten experiments in their order', () => {
     expect(experimentScripts(REPO_ROOT)).toEqual([
       '01-sync-vs-async.sh', '02-replica-lag.sh', '03-failover.sh', '04-async-loss.sh', '05-split-brain.sh', '06-read-scaling.sh',
+      '07-wan-latency.sh', '08-add-a-copy.sh', '09-slow-copy.sh', '10-exact-vs-filtered.sh',
     ]);
   });
 

@@ -6,7 +6,7 @@ import { drawCharts } from './charts.js';
 import { installControls, refreshControls, renderLoad, selectLink, selectNode } from './controls.js';
 import { fmtMs, fmtNumber, fmtTime } from './dom.js';
 import { connectEvents } from './event-stream.js';
-import { drawSequence } from './sequence.js';
+import { drawSequence, placedLabels } from './sequence.js';
 import { apply, liveness, reset, state, writesPerSecond } from './state.js';
 import { renderTimeline } from './timeline.js';
 import { renderTopology } from './topology.js';
@@ -81,8 +81,9 @@ function renderConnection() {
   banner.textContent = `Control (${location.host}) is unreachable: ${c.error}. ${seen}Retrying in ${fmtMs(leftMs)} (attempt ${c.attempt}).`;
 }
 
-// For the browser console and the Chromium test: the page's state, read-only by convention.
-window.mirrorlab = { state };
+// For the browser console and the Chromium test: the page's state, read-only by convention, and
+// the message view's labels as last drawn (boxes in canvas pixels).
+window.mirrorlab = { state, labels: () => placedLabels };
 
 installControls();
 // One listener on the SVG: its elements are redrawn four times a second (see topology.js).

@@ -8,6 +8,7 @@
 // needs to collect the records, so arrows scroll in smoothly instead of popping up.
 
 import { fitCanvas } from './dom.js';
+import { LabelLayout } from './label-layout.js';
 import { colours, roleColours } from './palette.js';
 import { liveness, roles, serverNow, state } from './state.js';
 
@@ -18,7 +19,7 @@ const FOOTER_PX = 26;
 const SIDE_PX = 70;
 // Arrows are never flat: even a sub-millisecond hop slants a little, so its head shows.
 const SLANT_PX_MIN = 7;
-const LABEL_GAP_PX = 22;
+const LABEL_FONT_PX = 15;
 // Busy links are thinned for the eye: a kind of message on a link that would draw more arrows than
 // this in the window is merged into that many time buckets (aligned to the clock, so arrows do
 // not jitter as the view scrolls). Control already merged bursts within 100 ms.
@@ -143,9 +144,13 @@ function drawLifelines(c, ids, laneX, top, bottom) {
   }
 }
 
+// The labels drawn last, as boxes in canvas pixels: the dashboard test checks that none overlap.
+export let placedLabels = [];
+
 function drawArrows(c, { laneX, span, y, top, bottom, start, end, showChatter }) {
   let drawn = 0;
-  const lastLabelY = new Map();
+  const layout = new LabelLayout();
+  const pending = [];
   c.save();
   c.beginPath();
   c.rect(0, top - 2, c.canvas.width, bottom - top + 4);
@@ -170,34 +175,49 @@ function drawArrows(c, { laneX, span, y, top, bottom, start, end, showChatter })
     arrow(c, x1, y1, xEnd, y2, record.lost ? { ...style, colour: colours.fault, dash: [3, 4] } : style, record.messages > 1);
     if (record.lost) cross(c, xEnd, y2);
     if (style.data) drawn++;
-    c.font = `${style.data ? 600 : 400} 15px system-ui, sans-serif`;
-    const room = span - 18;
-    const text = labels(record, style)
-      .map((t) => (record.lost ? `lost ${t || record.kind}` : t))
-      .find((t) => c.measureText(t).width <= room);
-    if (!text) continue;
-    // Labels sit beside the lifeline of the end that is not the primary (the copy the message
-    // goes to or comes from), on the primary's side: each copy's traffic is labelled in its own
-    // column instead of all of it piling up mid-way.
-    const primaryX = laneX.get(roles().primary);
-    const nearTo = record.from === roles().primary || (primaryX === undefined && x2 !== undefined);
-    const anchorX = record.lost ? xEnd : nearTo ? xEnd : x1;
-    const anchorY = nearTo ? y2 : y1;
-    const towards = (primaryX ?? (nearTo ? x1 : xEnd)) < anchorX ? -1 : 1;
-    const key = nearTo ? record.to : record.from;
-    if (Math.abs((lastLabelY.get(key) ?? -1e9) - anchorY) < LABEL_GAP_PX) continue;
-    lastLabelY.set(key, anchorY);
-    const lx = anchorX + towards * 12;
-    const ly = anchorY - 5;
-    c.textAlign = towards < 0 ? 'right' : 'left';
+    pending.push({ record, style, x1, y1, xEnd, y2 });
+  }
+  // Labels after every arrow, newest first: the newest messages keep theirs when space runs out.
+  placedLabels = [];
+  for (const item of pending.reverse()) drawLabel(c, layout, item, { laneX, span, top, bottom });
+  c.restore();
+  return drawn;
+}
+
+// Labels sit beside the lifeline of the end that is not the primary (the copy the message goes to
+// or comes from), on the primary's side: each copy's traffic is labelled in its own column instead
+// of all of it piling up mid-way. The layout moves a label that would cover another, or drops it.
+function drawLabel(c, layout, { record, style, x1, y1, xEnd, y2 }, { laneX, span, top, bottom }) {
+  c.font = `${style.data ? 600 : 400} ${LABEL_FONT_PX}px system-ui, sans-serif`;
+  const room = span - 18;
+  const texts = labels(record, style)
+    .map((t) => (record.lost ? `lost ${t || record.kind}` : t))
+    .filter((t) => t !== '' && c.measureText(t).width <= room);
+  if (texts.length === 0) return;
+  const primaryX = laneX.get(roles().primary);
+  const nearTo = record.from === roles().primary || primaryX === undefined;
+  const anchorX = record.lost || nearTo ? xEnd : x1;
+  const anchorY = nearTo ? y2 : y1;
+  const towards = (primaryX ?? (nearTo ? x1 : xEnd)) < anchorX ? -1 : 1;
+  const lx = anchorX + towards * 12;
+  const align = towards < 0 ? 'right' : 'left';
+  for (const text of texts) {
+    const width = c.measureText(text).width;
+    const ly = layout.place({ x: lx, y: anchorY - 5, width, height: LABEL_FONT_PX, align, minY: top + LABEL_FONT_PX, maxY: bottom - 2 });
+    if (ly === null) continue;
+    const box = LabelLayout.box(lx, ly, width, LABEL_FONT_PX, align);
+    placedLabels.push({ text, ...box });
+    // A light backing, so arrows passing behind a label do not strike it through.
+    c.fillStyle = 'rgba(255, 255, 255, 0.85)';
+    c.fillRect(box.left - 2, box.top, box.right - box.left + 4, box.bottom - box.top);
+    c.textAlign = align;
     c.lineWidth = 4;
     c.strokeStyle = '#fff';
     c.strokeText(text, lx, ly);
     c.fillStyle = record.lost ? colours.fault : style.colour;
     c.fillText(text, lx, ly);
+    return;
   }
-  c.restore();
-  return drawn;
 }
 
 // See ARROWS_PER_KIND_MAX. The decision looks at twice the window, so it does not flip back and

@@ -39,6 +39,10 @@ export interface ReceiverContext {
   onResync: (kind: 'started' | 'finished', lsn: number) => void;
   // We hold entries after `fork` the primary never had: roll them back, then reconnect.
   onDiverged: (fork: number) => Promise<number | null>;
+  // Ask for a snapshot on the first stream, whatever this copy holds (its filter changed).
+  fullResyncFirst?: boolean;
+  // A snapshot replaced the state (after its load, before the acknowledgement).
+  onSnapshotLoaded?: () => Promise<void>;
 }
 
 // What the current stream vouched for: every entry up to `lsn` that passes the filter was sent.
@@ -78,6 +82,7 @@ export class StreamReceiver {
   private fullResyncNeeded = false;
 
   constructor(private readonly ctx: ReceiverContext) {
+    this.fullResyncNeeded = ctx.fullResyncFirst === true;
     ctx.store.onApplied(() => this.afterApplied());
     ctx.store.onInconsistent(() => {
       this.fullResyncNeeded = true;
@@ -256,6 +261,7 @@ export class StreamReceiver {
     this.ctx.logger.info({ lsn: snapshot.lsn, keys: snapshot.items.length }, 'full resync: loading the primary\'s snapshot');
     await this.ctx.store.resetToSnapshot({ lsn: snapshot.lsn, epoch: snapshot.epoch, lsnEpoch: snapshot.epoch, items: snapshot.items });
     this.fullResyncNeeded = false;
+    await this.ctx.onSnapshotLoaded?.();
     this.primaryLsn = Math.max(this.primaryLsn, snapshot.lsn);
     this.ctx.onResync('finished', snapshot.lsn);
     this.scheduleAck();

@@ -9,6 +9,9 @@ import { rollbackLog } from './rollback.ts';
 
 export function createReplicaRole(node: DataNode): StreamReceiver {
   const { config } = node;
+  // Data built under another filter holds the wrong keys: start over from a snapshot.
+  const filterChanged = node.dataFilter !== config.replicaFilter;
+  if (filterChanged) node.logger.info({ was: node.dataFilter, now: config.replicaFilter }, 'REPLICA_FILTER changed since the data was built: asking for a full resync');
   return new StreamReceiver({
     selfId: config.nodeId,
     secret: config.clusterSecret,
@@ -26,5 +29,7 @@ export function createReplicaRole(node: DataNode): StreamReceiver {
     onNotPrimary: () => node.witness.poke(),
     onResync: (kind, lsn) => node.events.emit(kind === 'finished' ? 'resync-finished' : 'resync-started', { copy: config.nodeId, lsn }),
     onDiverged: (fork) => rollbackLog(node, fork, 'the primary never had these entries'),
+    fullResyncFirst: filterChanged,
+    onSnapshotLoaded: () => node.recordDataFilter(),
   });
 }

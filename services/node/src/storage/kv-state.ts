@@ -141,6 +141,8 @@ export class KvState {
     if (prefix === '' || this.prefixDigests.has(prefix) || this.prefixDigests.size >= limits.trackedPrefixesMax) return;
     this.prefixDigests.set(prefix, this.computeDigest(prefix));
     this.history.track(prefix);
+    // A point at the current LSN, so the prefix can be verified here before the next entry arrives.
+    this.record();
   }
 
   // The digest of the current state (of the keys under `prefix`, when given).
