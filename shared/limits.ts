@@ -113,6 +113,8 @@ export const limits = {
   resetWaitMsMax: 30_000,
   resetPauseWaitMsMax: 30_000,
   resetPollMs: 100,
+  // How long reset waits for a node that does not answer (it may be starting) before it lists it.
+  resetBootWaitMs: 5000,
   // Data nodes control knows (PEERS and the ones that registered later). The WAN profile puts a
   // rule on every pair: 12 nodes make 66 rules, within faultRulesMax.
   membersMax: 12,

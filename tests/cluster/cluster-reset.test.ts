@@ -152,6 +152,15 @@ describe('POST /cluster/reset', () => {
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     await expectStartingPoint();
   }, 120_000);
+
+  it('right after a node is started (still booting): waits for it instead of listing it', async () => {
+    await c.kill('replica-2');
+    // As a participant types it: start, then reset at once, before the node answers.
+    await c.processes.start('replica-2');
+    const answer = await reset();
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    await expectStartingPoint();
+  }, 120_000);
 });
 
 async function putJsonOk(url: string, body: unknown): Promise<any> {

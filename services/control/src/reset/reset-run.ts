@@ -132,8 +132,14 @@ export class ResetRun {
 
   // ---- 3. nodes that do not answer ----
 
+  // A node may be starting (a participant ran `npm run node -- start X` and then reset at once):
+  // every node gets a short, bounded while to answer before it goes into the todo list.
   private async noteDownNodes(): Promise<Set<string>> {
-    const statuses = await fetchStatuses(this.ctx.config, 1500);
+    const all = () => fetchStatuses(this.ctx.config, 1500);
+    const statuses = (await this.until(async () => {
+      const found = await all();
+      return found.size === this.ctx.config.peers.length ? found : null;
+    }, this.leftMs(limits.resetBootWaitMs))) ?? (await all());
     for (const peer of this.ctx.config.peers) {
       if (statuses.has(peer.id) || this.todo.some((t) => t.what.startsWith(`${peer.id} `))) continue;
       this.needs(`${peer.id} does not answer: start it`, startCommand(this.nodeCmd, peer.id));
