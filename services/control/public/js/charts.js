@@ -1,3 +1,4 @@
+// @ts-check
 // Rolling charts of the last minute: writes per second on the primary, write latency per ack level
 // (the median the primary measured over the last second, from its /status), and each copy's lag.
 // Latency and lag span milliseconds to seconds, so they use a log scale.

@@ -1,13 +1,13 @@
+// @ts-check
 // The buttons. Each calls control's public API exactly as a curl user would, and the box under the
 // buttons shows that very curl command and what control answered, so a workshop can repeat any
 // click from a terminal. The page never talks to the data nodes.
 
-import { fmtNumber, h } from './dom.js';
+import { $, fmtNumber, h } from './dom.js';
 import { rulesOnLink } from './fault-rules.js';
 import { roles, state } from './state.js';
 
 const PAUSE_MS = 3000;
-const $ = (id) => document.getElementById(id);
 
 function curlOf(method, path, body) {
   const parts = ['curl -s'];
@@ -93,12 +93,14 @@ const actions = {
 
 export function installControls() {
   for (const select of document.querySelectorAll('#controls-panel select')) {
+    if (!(select instanceof HTMLSelectElement)) continue;
     select.addEventListener('change', () => {
       select.dataset.chosen = 'yes';
       refreshControls();
     });
   }
   for (const button of document.querySelectorAll('button[data-action]')) {
+    if (!(button instanceof HTMLButtonElement)) continue;
     button.addEventListener('click', async () => {
       const action = actions[button.dataset.action];
       if (!action) return;

@@ -1,7 +1,17 @@
+// @ts-check
 // Tiny DOM helpers: build HTML and SVG elements from a tag, attributes and children, and format
 // numbers and times the same way everywhere on the page.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
+
+// The page's element with this id. Typed as a form control, which every id the page reads a value
+// from is (an input or a select); for others only the HTMLElement part is used.
+/** @param {string} id @returns {HTMLInputElement & HTMLSelectElement} */
+export function $(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no element #${id}`);
+  return /** @type {HTMLInputElement & HTMLSelectElement} */ (element);
+}
 
 function build(element, attrs, children) {
   for (const [name, value] of Object.entries(attrs ?? {})) {

@@ -1,3 +1,4 @@
+// @ts-check
 // The page's one connection to control: GET /events over a WebSocket. On every (re)connect it
 // first reads GET /events/history and GET /cluster, hands them over as a fresh start, then opens
 // the stream with ?after=<the history's lastSeq>, so nothing between the two is missed and

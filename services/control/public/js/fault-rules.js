@@ -1,3 +1,4 @@
+// @ts-check
 // Which fault rules act on a link: the browser's copy of shared/fault-rules.ts ruleApplies (the
 // page loads plain modules, so it cannot import the TypeScript). Keep the two in step.
 

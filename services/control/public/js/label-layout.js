@@ -1,3 +1,4 @@
+// @ts-check
 // Where the message view's labels go, so that no two overlap (pure: boxes in, boxes out). Each
 // label asks for a spot beside the end of its arrow; when that spot is taken, it tries a little
 // lower or higher, within the arrow's band; when no spot is free, the caller tries a shorter text,

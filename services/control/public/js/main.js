@@ -1,10 +1,11 @@
+// @ts-check
 // The dashboard's entry: connects to control's event stream, folds every event into the page's
 // state, and redraws what changed, at most once per animation frame. The message view scrolls
 // continuously, so it redraws every frame (capped at SEQUENCE_FPS).
 
 import { drawCharts } from './charts.js';
 import { installControls, refreshControls, renderLoad, selectLink, selectNode } from './controls.js';
-import { fmtMs, fmtNumber, fmtTime } from './dom.js';
+import { $, fmtMs, fmtNumber, fmtTime } from './dom.js';
 import { connectEvents } from './event-stream.js';
 import { drawSequence, placedLabels } from './sequence.js';
 import { apply, liveness, reset, state, writesPerSecond } from './state.js';
@@ -12,7 +13,6 @@ import { renderTimeline } from './timeline.js';
 import { renderTopology } from './topology.js';
 
 const SEQUENCE_FPS = 30;
-const $ = (id) => document.getElementById(id);
 
 const dirty = { topology: true, charts: true, timeline: true, load: true };
 let lastSequenceMs = 0;
@@ -83,15 +83,15 @@ function renderConnection() {
 
 // For the browser console and the Chromium test: the page's state, read-only by convention, and
 // the message view's labels as last drawn (boxes in canvas pixels).
-window.mirrorlab = { state, labels: () => placedLabels };
+/** @type {any} */ (window).mirrorlab = { state, labels: () => placedLabels };
 
 installControls();
 // One listener on the SVG: its elements are redrawn four times a second (see topology.js).
 $('topology').addEventListener('pointerdown', (event) => {
   const target = event.target instanceof Element ? event.target : null;
-  const node = target?.closest('[data-node]');
+  const node = /** @type {HTMLElement | null | undefined} */ (target?.closest('[data-node]'));
   if (node && node.dataset.node !== 'control') return selectNode(node.dataset.node);
-  const link = target?.closest('[data-link]');
+  const link = /** @type {HTMLElement | null | undefined} */ (target?.closest('[data-link]'));
   if (link) selectLink(...link.dataset.link.split('|'));
 });
 $('show-chatter').addEventListener('change', () => {

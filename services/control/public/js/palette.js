@@ -1,3 +1,4 @@
+// @ts-check
 // Colours: the Okabe–Ito palette, distinguishable with every common colour-vision deficiency and
 // on a washed-out projector. Meaning never rests on colour alone: copy modes are also solid or
 // dashed, node states also carry a word and a symbol.

@@ -1,3 +1,4 @@
+// @ts-check
 // The message view: the last few seconds of real peer traffic as a sequence diagram. One lifeline
 // per process (primary, mirror, replicas; control too when the witness channel is shown), time
 // running down, one arrow per record the nodes reported (control coalesces bursts: "×12").

@@ -1,3 +1,4 @@
+// @ts-check
 // The page's one state object, and the reducer that folds control's events into it. Every view
 // (topology, charts, message view, timeline) reads from here; nothing else keeps cluster state.
 //

@@ -1,3 +1,4 @@
+// @ts-check
 // The timeline: every recorded event, newest on top, with its time and a sentence. Categories
 // (colour and a symbol) group what matters in a workshop: faults, failovers and roles, data
 // movement (resyncs, rollbacks), reachability.
@@ -5,6 +6,7 @@
 import { fmtTime, h } from './dom.js';
 import { state } from './state.js';
 
+/** @type {Array<[string, RegExp, string]>} */
 const CATEGORIES = [
   ['failover', /^(failover-|primary-suspected|role-change|epoch-change|mirror-assigned)/, '⇄'],
   ['rollback', /^rollback/, '↶'],
@@ -14,6 +16,7 @@ const CATEGORIES = [
   ['load', /^load-/, '▶'],
 ];
 
+/** @param {string} type */
 function category(type) {
   for (const [name, pattern, symbol] of CATEGORIES) if (pattern.test(type)) return { name, symbol };
   return { name: 'other', symbol: '·' };

@@ -1,3 +1,4 @@
+// @ts-check
 // The topology: one card per process (the witness on top, the primary left, the mirror right,
 // replicas below), the links between them with their copy mode (sync solid, async dashed), and
 // the active fault rules drawn on the links they act on. Redrawn whole from state on every status
@@ -27,6 +28,7 @@ const MIRROR_STATE_COLOURS = { synchronized: colours.healthy, synchronizing: '#b
 // Where each process goes, by role; see the header comment.
 function layout() {
   const { primary, mirror } = roles();
+  /** @type {Map<string, { x: number, y: number, witness?: boolean }>} */
   const at = new Map([['control', { ...WITNESS_AT, witness: true }]]);
   const free = () => state.nodeIds.filter((id) => !at.has(id));
   if (primary) at.set(primary, PRIMARY_AT);
