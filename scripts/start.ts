@@ -15,7 +15,6 @@
 
 import { rmSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
-import net from 'node:net';
 import type http from 'node:http';
 import { request } from 'undici';
 import { ClusterProcesses, describeProcessEvent, type ProcessEvent } from './lib/cluster-processes.ts';
@@ -23,6 +22,7 @@ import { serveLauncherEndpoint } from './lib/launcher-endpoint.ts';
 import { launcherPlan, readLauncherSettings, type LauncherSettings } from './lib/launcher-settings.ts';
 import { formatLogLine } from './lib/log-line.ts';
 import { launcherTopology, type ClusterPlan } from '../shared/topology.ts';
+import { portIsFree } from './lib/free-ports.ts';
 
 // How long the services get to answer /health before the launcher says which did not.
 const HEALTH_DEADLINE_MS = 30_000;
@@ -70,12 +70,7 @@ function readSettings(): LauncherSettings {
 async function busyPorts(plan: ClusterPlan): Promise<string[]> {
   const busy: string[] = [];
   for (const [id, port] of Object.entries(plan.ports)) {
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port, plan.host, () => probe.close(() => resolve(true)));
-    });
-    if (!free) busy.push(`${port} (${id})`);
+    if (!(await portIsFree(port, plan.host))) busy.push(`${port} (${id})`);
   }
   return busy;
 }

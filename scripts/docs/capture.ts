@@ -15,10 +15,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { request } from 'undici';
 import { REPO_ROOT } from '../lib/cluster-processes.ts';
 import { launchCluster, type LaunchedCluster } from '../lib/launched-cluster.ts';
 import { findBlocks, rewriteBlocks, sessionCommands, sessionLines, toCapturePorts, toDefaults, type CapturedBlock } from './capture-blocks.ts';
+import { tryGetJson } from '../lib/json-http.ts';
 
 const EXPERIMENT_TIMEOUT_MS = 120_000;
 const SESSION_TIMEOUT_MS = 120_000;
@@ -90,15 +90,8 @@ function launcherTail(capture: Capture): string {
   return `--- launcher (last lines) ---\n${capture.cluster.output().split('\n').slice(-80).join('\n')}`;
 }
 
-async function getJson(url: string): Promise<{ status: number; body: any }> {
-  try {
-    const response = await request(url, { headersTimeout: 1000, bodyTimeout: 1000, signal: AbortSignal.timeout(1000) });
-    const text = await response.body.text();
-    return { status: response.statusCode, body: text ? JSON.parse(text) : null };
-  } catch {
-    return { status: 0, body: null };
-  }
-}
+// Polls never throw: a node that does not answer is status 0.
+const getJson = (url: string) => tryGetJson(url, 1000);
 
 async function reset(capture: Capture): Promise<void> {
   await membersUp(capture);

@@ -21,11 +21,7 @@ sync too, and then every write waits for it as well.
 This experiment writes in each mode and compares latency and who acknowledged each write.
 EOF
 
-preflight
-P=$(require_primary)
-WRITE_URL=$(url_of "$P")
-M=$(mirror_of "$P")
-[ -n "$M" ] || fail "the primary $P has no mirror (GET $WRITE_URL/status)"
+begin
 KNOWN=" $(control_nodes) "
 # The connected replicas whose mode control can switch.
 REPLICAS=''

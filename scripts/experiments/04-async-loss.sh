@@ -42,8 +42,7 @@ on_exit "heal_fault '$RULE'"
 step "Write $WRITES keys with ack=local: acknowledged once durable on the primary alone"
 LOG="$WORK_DIR/writes.log"
 for i in $(seq 1 "$WRITES"); do write_logged "$LOG" "exp4/$RUN_ID/$i" "{\"n\":$i}" ack=local; done
-[ "$(jsonl 'd.filter((w) => w.status !== 200).length' <"$LOG")" = 0 ] || fail "some writes failed: $(jsonl 'JSON.stringify(d.find((w) => w.status !== 200))' <"$LOG")"
-LAST_LSN=$(jsonl 'Math.max(...d.map((w) => w.body.lsn))' <"$LOG")
+require_writes_ok "$LOG"
 R_APPLIED=$(status_field "$R" 'd.appliedLsn')
 info "all $WRITES acknowledged, the last at LSN $LAST_LSN; $R has applied up to LSN $R_APPLIED"
 if [ -z "$R_APPLIED" ] || [ "$R_APPLIED" -ge "$LAST_LSN" ]; then

@@ -50,8 +50,7 @@ LOG="$WORK_DIR/writes.log"
 for region in eu us; do
   for i in $(seq 1 "$KEYS"); do write_logged "$LOG" "exp6/$region/$RUN_ID-$i" "{\"customer\":$i,\"region\":\"$region\"}"; done
 done
-[ "$(jsonl 'd.filter((w) => w.status !== 200).length' <"$LOG")" = 0 ] || fail "some writes failed: $(jsonl 'JSON.stringify(d.find((w) => w.status !== 200))' <"$LOG")"
-LAST_LSN=$(jsonl 'Math.max(...d.map((w) => w.body.lsn))' <"$LOG")
+require_writes_ok "$LOG"
 ok "$((2 * KEYS)) writes acknowledged, the last at LSN $LAST_LSN"
 
 step "Load balancing: spread reads over the replicas that hold each key"
@@ -123,12 +122,8 @@ else
     http GET "$url/kv?prefix=$prefix&limit=1&minLsn=$LAST_LSN&waitMs=3000"
     expect_status 200 "waiting for $F to apply LSN $LAST_LSN"
     shows "curl '$url/stats?prefix=$prefix'"
-    http GET "$url/stats?prefix=$prefix"
-    expect_status 200 "stats on $F"
-    on_replica=$(body d.count)
-    http GET "$WRITE_URL/stats?prefix=$prefix"
-    expect_status 200 "stats on the primary"
-    on_primary=$(body d.count)
+    on_replica=$(count_on "$url" "$prefix" "$F")
+    on_primary=$(count_on "$WRITE_URL" "$prefix" 'the primary')
     [ "$on_replica" = "$on_primary" ] || fail "$F holds $on_replica keys under $prefix, the primary $on_primary"
     ok "$F holds exactly the $on_primary keys under $prefix that the primary holds"
     http GET "$url/stats?prefix="

@@ -25,11 +25,7 @@ wait (ack=local) does not, at the price you saw in experiment 4. Reads are the o
 reads from the replica in its own region (header x-client-region) and saves the distance.
 EOF_TEXT
 
-preflight
-P=$(require_primary)
-WRITE_URL=$(url_of "$P")
-M=$(mirror_of "$P")
-[ -n "$M" ] || fail "the primary $P has no mirror"
+begin
 REPLICAS=$(replicas_of "$P")
 R_EU=$(printf '%s\n' "$REPLICAS" | grep -x replica-1 || printf '%s\n' "$REPLICAS" | head -n 1)
 R_US=$(printf '%s\n' "$REPLICAS" | grep -vx "$R_EU" | grep -x replica-2 || printf '%s\n' "$REPLICAS" | grep -vx "$R_EU" | head -n 1 || true)

@@ -21,11 +21,7 @@ EOF_TEXT
 
 # replica-3 may be down (stopped by hand): this experiment starts it.
 MAY_BE_DOWN=replica-3
-preflight
-P=$(require_primary)
-WRITE_URL=$(url_of "$P")
-M=$(mirror_of "$P")
-[ -n "$M" ] || fail "the primary $P has no mirror"
+begin
 info "primary: $P, mirror: $M, replicas now: $(replicas_of "$P" | tr '\n' ' ')"
 
 step "The members control knows before"

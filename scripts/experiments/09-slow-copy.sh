@@ -24,11 +24,7 @@ stay fast, and the replica simply falls behind (readers of that replica see old 
 Make the same replica sync, and its slowness is everyone's again. Same latency, three outcomes.
 EOF_TEXT
 
-preflight
-P=$(require_primary)
-WRITE_URL=$(url_of "$P")
-M=$(mirror_of "$P")
-[ -n "$M" ] || fail "the primary $P has no mirror"
+begin
 R=$(require_replica "$P")
 R_URL=$(url_of "$R")
 info "primary: $P, mirror: $M (sync), the replica slowed later: $R (async); $SLOW_MS ms of latency each time"

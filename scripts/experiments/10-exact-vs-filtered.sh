@@ -30,11 +30,7 @@ EOF_TEXT
 
 # replica-3 may be down (stopped by hand) or not started yet: this experiment starts it.
 MAY_BE_DOWN=replica-3
-preflight
-P=$(require_primary)
-WRITE_URL=$(url_of "$P")
-M=$(mirror_of "$P")
-[ -n "$M" ] || fail "the primary $P has no mirror"
+begin
 BEFORE=$(replica_3_filter)
 case $BEFORE in
   down) info "primary: $P, mirror: $M; replica-3 is not running yet (experiment 8 adds it): started here" ;;
@@ -61,8 +57,7 @@ for i in $(seq 1 "$KEYS"); do
   write_logged "$LOG" "${FILTER}$RUN_ID-$i" "{\"customer\":$i}"
   write_logged "$LOG" "exp10/us/$RUN_ID-$i" "{\"customer\":$i}"
 done
-[ "$(jsonl 'd.filter((w) => w.status !== 200).length' <"$LOG")" = 0 ] || fail "some writes failed: $(jsonl 'JSON.stringify(d.find((w) => w.status !== 200))' <"$LOG")"
-LAST_LSN=$(jsonl 'Math.max(...d.map((w) => w.body.lsn))' <"$LOG")
+require_writes_ok "$LOG"
 ok "$((2 * KEYS)) writes acknowledged, the last at LSN $LAST_LSN"
 
 step "Verify every copy against the primary"
@@ -87,12 +82,8 @@ ok "the mirror: digest equal to the primary's whole digest, an exact copy"
 ok "replica-3: digest equal to the primary's digest of $FILTER only, not to the whole: a correct, partial copy"
 
 step "What each copy holds"
-http GET "$WRITE_URL/stats?prefix=exp10/"
-expect_status 200 "stats on the primary"
-ON_PRIMARY=$(body d.count)
-http GET "$REPLICA_3/stats?prefix="
-expect_status 200 "stats on replica-3"
-ON_REPLICA=$(body d.count)
+ON_PRIMARY=$(count_on "$WRITE_URL" exp10/ 'the primary')
+ON_REPLICA=$(count_on "$REPLICA_3" '' replica-3)
 http GET "$REPLICA_3/stats?prefix=$FILTER"
 [ "$(body d.count)" = "$ON_REPLICA" ] || fail "replica-3 holds $ON_REPLICA keys, only $(body d.count) of them under $FILTER"
 ok "replica-3 holds $ON_REPLICA keys, all under $FILTER; the primary holds $ON_PRIMARY under exp10/ and $(status_field "$P" 'd.keys') in all"

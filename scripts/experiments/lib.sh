@@ -317,6 +317,30 @@ require_steady() {
    'primary'; what needs a hand (a node that is down) it lists with the exact command."
 }
 
+# begin: what every experiment does first. preflight, then P (the primary now), WRITE_URL (its
+# URL) and M (its mirror); fails when the primary has none (the starting point always has one).
+begin() {
+  preflight
+  P=$(require_primary)
+  WRITE_URL=$(url_of "$P")
+  M=$(mirror_of "$P")
+  [ -n "$M" ] || fail "the primary $P has no mirror (GET $WRITE_URL/status); run: npm run reset"
+}
+
+# require_writes_ok LOG: fails unless every write in LOG (write_logged lines) was acknowledged;
+# sets LAST_LSN to the highest LSN among them.
+require_writes_ok() {
+  [ "$(jsonl 'd.filter((w) => w.status !== 200).length' <"$1")" = 0 ] || fail "some writes failed: $(jsonl 'JSON.stringify(d.find((w) => w.status !== 200))' <"$1")"
+  LAST_LSN=$(jsonl 'Math.max(...d.map((w) => w.body.lsn))' <"$1")
+}
+
+# count_on URL PREFIX WHO: how many keys WHO (a node, for messages) holds under PREFIX (GET /stats).
+count_on() {
+  http GET "$1/stats?prefix=$2"
+  expect_status 200 "stats on $3"
+  body d.count
+}
+
 # The primary control sees now (empty when there is none).
 current_primary() {
   http GET "$CONTROL/cluster"

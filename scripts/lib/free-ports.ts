@@ -19,3 +19,12 @@ export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
 }
+
+// True when nothing listens on `port` at `host` now (a later bind may still lose a race).
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}

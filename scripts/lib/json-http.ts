@@ -38,6 +38,15 @@ export async function requestJson<T = any>(method: Dispatcher.HttpMethod, url: s
   return { status: response.statusCode, headers: response.headers, body: parseIfJson(text, response.headers['content-type']) as T };
 }
 
+// A GET whose network error is an answer too: status 0 (for polls that simply try again).
+export async function tryGetJson<T = any>(url: string, timeoutMs: number): Promise<JsonAnswer<T | null>> {
+  try {
+    return await requestJson<T>('GET', url, undefined, { timeoutMs });
+  } catch {
+    return { status: 0, headers: {}, body: null };
+  }
+}
+
 function parseIfJson(text: string, contentType: string | string[] | undefined): unknown {
   if (text.length === 0 || !String(contentType ?? '').includes('application/json')) return text;
   try {

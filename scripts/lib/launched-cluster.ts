@@ -5,13 +5,13 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { request } from 'undici';
 import { defaultTopology, launcherTopology } from '../../shared/topology.ts';
 import { REPO_ROOT } from './cluster-processes.ts';
 import { launcherPlan, readLauncherSettings } from './launcher-settings.ts';
+import { portIsFree } from './free-ports.ts';
+import { tryGetJson } from './json-http.ts';
 
 export const launchedClusterLimits = {
   readyTimeoutMs: 30_000,
@@ -41,18 +41,11 @@ export async function freePortBase(): Promise<number> {
   for (let attempt = 0; attempt < launchedClusterLimits.portAttemptsMax; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 35_000);
     const ports = Array.from({ length: span }, (_, i) => base + i);
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
+    if ((await Promise.all(ports.map((port) => portIsFree(port)))).every(Boolean)) return base;
   }
   throw new Error(`found no ${span} consecutive free ports in ${launchedClusterLimits.portAttemptsMax} attempts`);
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
 
 // Starts `npm start`'s launcher and waits until every service answers and the copies are attached.
 // `portBase` defaults to a free range; the data root is a fresh temp dir, removed by stop().
@@ -101,15 +94,8 @@ async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<
   clearTimeout(timer);
 }
 
-async function getJson(url: string): Promise<{ status: number; body: any }> {
-  try {
-    const response = await request(url, { headersTimeout: 1000, bodyTimeout: 1000, signal: AbortSignal.timeout(1000) });
-    const text = await response.body.text();
-    return { status: response.statusCode, body: text ? JSON.parse(text) : null };
-  } catch {
-    return { status: 0, body: null };
-  }
-}
+// Polls never throw: a node that does not answer is status 0.
+const getJson = (url: string) => tryGetJson(url, 1000);
 
 // Waits until every service `npm start` starts answers, the mirror is synchronized and both replicas
 // are connected; gives up at once when `isAlive` says whatever started the cluster has died.

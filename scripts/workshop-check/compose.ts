@@ -11,7 +11,6 @@
 // not run it: `../shared/tools/docker-engine up` provides one here. Exit 0 when every step passed.
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/cluster-processes.ts';
@@ -24,6 +23,8 @@ import { runExperiments } from './experiments.ts';
 import { killPrimaryUnderWrites } from './failover.ts';
 import { call, getOk, waitUntil } from './http.ts';
 import { CheckSteps, seconds, type Note } from './steps.ts';
+import { portIsFree } from '../lib/free-ports.ts';
+import { waitJoined } from './join.ts';
 
 const PROJECT = 'mirrorlab-check';
 const IMAGE = 'mirrorlab:check';
@@ -49,13 +50,6 @@ const project = new ComposeProject(REPO_ROOT, PROJECT, IMAGE);
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'mirrorlab-compose-check-'));
 const steps = new CheckSteps(`npm run test:compose: project ${PROJECT}, image ${IMAGE}, output kept in ${outDir}`);
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
 
 async function checkEngine(note: Note): Promise<void> {
   const engine = await runCommand('docker', ['version', '--format', '{{.Server.Version}}'], { timeoutMs: ENGINE_TIMEOUT_MS });
@@ -179,13 +173,7 @@ async function upRecreatesNothing(note: Note): Promise<void> {
 
 async function replica3Joins(note: Note): Promise<void> {
   await waitHealthy([EXTRA], note);
-  await waitUntil(`${EXTRA} in control's view and connected to the primary`, JOIN_TIMEOUT_MS, async () => {
-    const view = await getOk(`${controlUrl}/cluster`, REQUEST_TIMEOUT_MS);
-    if (view.nodes[EXTRA]?.role !== 'replica') throw new Error(`control's view of ${EXTRA}: ${JSON.stringify(view.nodes[EXTRA] ?? null).slice(0, 200)}`);
-    const status = await getOk(`${urls[view.primary]}/status`, REQUEST_TIMEOUT_MS);
-    return (status.replicas as any[]).some((r) => r.id === EXTRA && r.connected);
-  });
-  note(`${EXTRA} registered with control and follows the primary`);
+  await waitJoined({ id: EXTRA, controlUrl, urls, timeoutMs: JOIN_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS }, note);
 }
 
 async function downUpKeepsData(note: Note): Promise<void> {

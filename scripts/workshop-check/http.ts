@@ -1,33 +1,15 @@
-// JSON over HTTP to the cluster under check, and waiting for a condition to a deadline. Every
+// JSON over HTTP to the cluster under check (the project's one client, scripts/lib/json-http.ts),
+// and waiting for a condition to a deadline. Every
 // request has a timeout and every wait a deadline: a check that hangs tells nobody anything.
 
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { type JsonAnswer, requestJson } from '../lib/json-http.ts';
 
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  // Parsed JSON when the body is JSON, else the text.
-  body: any;
-}
+export type Answer = JsonAnswer;
 
-export async function call(method: Dispatcher.HttpMethod, url: string, body: unknown, timeoutMs: number): Promise<Answer> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  const response = await request(url, {
-    method,
-    headers: payload === undefined ? {} : { 'content-type': 'application/json' },
-    body: payload,
-    headersTimeout: timeoutMs,
-    // undici follows no redirect: a 307 is an answer the caller reads (it names the primary).
-    bodyTimeout: timeoutMs,
-  });
-  const text = await response.body.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text.length > 0 ? JSON.parse(text) : text;
-  } catch {
-    // Not JSON: the caller gets the text.
-  }
-  return { status: response.statusCode, headers: response.headers, body: parsed };
+// undici follows no redirect: a 307 is an answer the caller reads (it names the primary).
+export function call(method: Dispatcher.HttpMethod, url: string, body: unknown, timeoutMs: number): Promise<Answer> {
+  return requestJson(method, url, body, { timeoutMs });
 }
 
 // GET that answers the JSON body of a 200, and throws with what it got otherwise.

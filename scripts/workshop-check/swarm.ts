@@ -8,7 +8,6 @@
 // A one-node swarm has one `region` label, so every service is placed by that one region here
 // (PLACE_<ID>); the check asserts that each task sits on a node with the label its service asks for.
 
-import net from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,8 @@ import { runExperiments } from './experiments.ts';
 import { killPrimaryUnderWrites } from './failover.ts';
 import { getOk, waitUntil } from './http.ts';
 import { CheckSteps, seconds, type Note } from './steps.ts';
+import { portIsFree } from '../lib/free-ports.ts';
+import { waitJoined } from './join.ts';
 
 const STACK = 'mirrorlab-check';
 const IMAGE = 'mirrorlab:swarm-check';
@@ -37,6 +38,9 @@ const REJOIN_TIMEOUT_MS = 60_000;
 const REMOVAL_TIMEOUT_MS = 90_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 const FAILOVER_TIMEOUT_MS_DEFAULT = 1500;
+
+// Swarm publishes on every interface: the port must be free on all of them.
+const portIsFreeOn = (port: number) => portIsFree(port, '0.0.0.0');
 
 const urls = Object.fromEntries(launcherTopology.map((s) => [s.id, `http://127.0.0.1:${s.port}`]));
 const controlUrl = urls.control as string;
@@ -56,19 +60,12 @@ function env(): NodeJS.ProcessEnv {
 const docker = (args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS) => mustRun('docker', args, { cwd: REPO_ROOT, env: env(), timeoutMs });
 const nodeCmd = (action: string, id: string) => mustRun('bash', [NODE_CMD, action, id], { cwd: REPO_ROOT, env: env(), timeoutMs: COMMAND_TIMEOUT_MS });
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '0.0.0.0', () => probe.close(() => resolve(true)));
-  });
-}
 
 async function prepareSwarm(note: Note): Promise<void> {
   const engine = await runCommand('docker', ['version', '--format', '{{.Server.Version}}'], { timeoutMs: 20_000 });
   if (engine.code !== 0) throw new Error(`${describeResult('docker version', engine)}\nno Docker engine answers: start one (here: ../shared/tools/docker-engine up)`);
   const busy: number[] = [];
-  for (const spec of launcherTopology) if (!(await portIsFree(spec.port))) busy.push(spec.port);
+  for (const spec of launcherTopology) if (!(await portIsFreeOn(spec.port))) busy.push(spec.port);
   if (busy.length > 0) throw new Error(`ports held: ${busy.join(', ')}; the stack publishes them on every interface (a compose cluster, npm start?)`);
   const state = (await docker(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])).stdout.trim();
   if (state.startsWith('inactive')) {
@@ -192,13 +189,7 @@ async function replica3Joins(note: Note): Promise<void> {
   note(`$ ${NODE_CMD} start ${EXTRA}`);
   await nodeCmd('start', EXTRA);
   await waitHealthy([EXTRA], note);
-  await waitUntil(`${EXTRA} in control's view and connected to the primary`, REJOIN_TIMEOUT_MS, async () => {
-    const view = await getOk(`${controlUrl}/cluster`, REQUEST_TIMEOUT_MS);
-    if (view.nodes[EXTRA]?.role !== 'replica') throw new Error(`control's view of ${EXTRA}: ${JSON.stringify(view.nodes[EXTRA] ?? null).slice(0, 200)}`);
-    const status = await getOk(`${urls[view.primary]}/status`, REQUEST_TIMEOUT_MS);
-    return (status.replicas as any[]).some((r) => r.id === EXTRA && r.connected);
-  });
-  note(`${EXTRA} registered with control and follows the primary`);
+  await waitJoined({ id: EXTRA, controlUrl, urls, timeoutMs: REJOIN_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS }, note);
 }
 
 // docker stack rm returns before the containers and the network are gone; the volumes stay.

@@ -9,7 +9,6 @@
 // down). It takes two screenshots: the steady state with load running, and right after the failover.
 
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { deleteJson, getJson, startCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
 import { defaultTopology } from '../../shared/topology.ts';
 import { addFault } from '../helpers/faults.ts';
+import { portIsFree } from '../../scripts/lib/free-ports.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -73,12 +73,7 @@ async function expectLabelsApart(page: Page, min: number): Promise<void> {
 async function requireDefaultPortsFree(): Promise<void> {
   const busy: number[] = [];
   for (const { port } of defaultTopology) {
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (!free) busy.push(port);
+    if (!(await portIsFree(port))) busy.push(port);
   }
   if (busy.length > 0) throw new Error(`MIRRORLAB_SCREENSHOT=1 takes the screenshots on the default ports, and ${busy.join(', ')} are in use (a running cluster?)`);
 }
