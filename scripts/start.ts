@@ -40,7 +40,7 @@ class Terminal {
 
   constructor(ids: readonly string[]) {
     this.width = Math.max(LAUNCHER.length, ...ids.map((id) => id.length)) + 2;
-    ids.forEach((id, i) => this.colors.set(id, SERVICE_COLORS[i % SERVICE_COLORS.length] ?? '0'));
+    for (const [i, id] of ids.entries()) this.colors.set(id, SERVICE_COLORS[i % SERVICE_COLORS.length] ?? '0');
   }
 
   // Every line of a (possibly multi-line) text, behind the service's prefix.

@@ -169,12 +169,16 @@ export function ruleTableProblems(value: unknown, rulesMax: number): string[] {
   if (!Array.isArray(value)) return ['rules must be an array'];
   if (value.length > rulesMax) return [`at most ${rulesMax} rules`];
   const problems: string[] = [];
-  value.forEach((raw, i) => {
+  for (const [i, raw] of value.entries()) {
     const rule = raw as Partial<FaultRule> | null;
     const where = `rules[${i}]`;
-    if (typeof rule !== 'object' || rule === null) return problems.push(`${where} is not an object`);
+    if (typeof rule !== 'object' || rule === null) {
+      problems.push(`${where} is not an object`);
+      continue;
+    }
     if (typeof rule.id !== 'string' || typeof rule.description !== 'string' || typeof rule.createdAt !== 'string') {
-      return problems.push(`${where} lacks id, description or createdAt`);
+      problems.push(`${where} lacks id, description or createdAt`);
+      continue;
     }
     if (rule.kind === 'latency') {
       const tagOk = (rule.profile === undefined || isName(rule.profile)) && (rule.regions === undefined || (Array.isArray(rule.regions) && rule.regions.length === 2 && rule.regions.every(isName)));
@@ -190,8 +194,7 @@ export function ruleTableProblems(value: unknown, rulesMax: number): string[] {
     } else {
       problems.push(`${where}: unknown kind ${JSON.stringify((rule as { kind?: unknown }).kind)}`);
     }
-    return undefined;
-  });
+  }
   return problems;
 }
 

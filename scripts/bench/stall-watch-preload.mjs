@@ -20,7 +20,7 @@ function warn(msg) {
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     if (entry.duration < GC_PAUSE_MS) continue;
-    const kind = /** @type {{ kind?: number }} */ (entry.detail ?? {}).kind ?? 0;
+    const kind = /** @type {{ kind?: number }} */ entry.detail?.kind ?? 0;
     // Rounded to 10 ms so the bench's counts group alike pauses.
     warn(`gc ${GC_KINDS[/** @type {keyof typeof GC_KINDS} */ (kind)] ?? kind} pause ≥ ${Math.floor(entry.duration / 10) * 10} ms`);
   }

@@ -225,6 +225,7 @@ async function saveLogs(): Promise<void> {
   const logs = await project.tryRun(['--profile', 'extra', 'logs', '--no-color', '--timestamps', '--tail', String(LOG_TAIL_LINES)]);
   const file = path.join(outDir, 'compose-logs.txt');
   // Compose 2.26 writes an erase-line escape before each line even with --ansi never.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: it removes terminal escapes, which start with ESC.
   const text = logs.stdout.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
   writeFileSync(file, `${text}${logs.stderr}`);
   process.stdout.write(`\nthe services' last ${LOG_TAIL_LINES} log lines each are in ${file}; the last of them all, by time:\n${lastByTime(text, 40)}\n`);

@@ -4,7 +4,7 @@
 // answered 413, and the primary retried every 2 s for ever.
 
 import { describe, expect, it } from 'vitest';
-import { getJson, putJson, clusterPerTest, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { getJson, putJson, clusterPerTest, waitFor } from '../helpers/cluster.ts';
 
 const clusters = clusterPerTest();
 

@@ -91,7 +91,7 @@ const MALFORMED_JSON = [
 ];
 const DEEP_LEVELS = 100_000;
 const deepArray = () => '['.repeat(DEEP_LEVELS) + ']'.repeat(DEEP_LEVELS);
-const deepObject = () => '{"a":'.repeat(DEEP_LEVELS) + '1' + '}'.repeat(DEEP_LEVELS);
+const deepObject = () => `${'{"a":'.repeat(DEEP_LEVELS)}1${'}'.repeat(DEEP_LEVELS)}`;
 const hugeJson = () => JSON.stringify('x'.repeat(2 * MiB));
 
 // A body no JSON route takes, with the status it earns: 400 unreadable, 413 over a 1 MiB limit.
@@ -237,8 +237,8 @@ const ODD_PATHS: Array<[string, number[]]> = [
   ['/kv/%2e%2e/%2e%2e/internal/digest', [404]],
   ['/INTERNAL/digest', [404]],
   ['/%E2%98%83', [404]],
-  ['/' + 'a'.repeat(8000), [404]],
-  ['/' + 'a'.repeat(20_000), [431]],
+  [`/${'a'.repeat(8000)}`, [404]],
+  [`/${'a'.repeat(20_000)}`, [431]],
   ['*', [400]],
   ['http://example.org/nowhere', [404]],
   ['/nowhere?%ZZ', [404]],

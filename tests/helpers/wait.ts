@@ -20,7 +20,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions)
   const timeoutMs = options.timeoutMs ?? TIMEOUT_MS_DEFAULT;
   const intervalMs = options.intervalMs ?? INTERVAL_MS_DEFAULT;
   const deadline = Date.now() + timeoutMs;
-  let last: unknown = undefined;
+  let last: unknown ;
   let attempts = 0;
   for (;;) {
     attempts += 1;

@@ -358,7 +358,7 @@ describe('deploy/swarm/stack.yml against docker-compose.yml and the topology', (
   it('publishes each port on its task host, names resolve to tasks, one overlay network', () => {
     const networks = Object.entries(stack.networks ?? {});
     expect(networks).toHaveLength(1);
-    expect((networks[0]?.[1] as { driver?: string }).driver).toBe('overlay');
+    expect(networks[0]?.[1]).toMatchObject({ driver: 'overlay' });
     for (const spec of extraTopology) {
       expect(service(spec.id, stack).ports, spec.id).toEqual([{ target: spec.port, published: spec.port, mode: 'host' }]);
       expect(service(spec.id, stack).deploy?.endpoint_mode, spec.id).toBe('dnsrr');

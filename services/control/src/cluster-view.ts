@@ -87,7 +87,7 @@ export class ClusterView {
     let epoch = 0;
     for (const peer of this.options.peers) {
       const result = this.last.get(peer.id);
-      if (!result || !result.ok) {
+      if (!result?.ok) {
         nodes[peer.id] = { id: peer.id, reachable: false, error: result?.error ?? 'not polled yet' };
         continue;
       }

@@ -3,7 +3,6 @@
 // traffic is never subject to fault rules, so a lever still works on a cluster full of faults.
 
 import { request } from 'undici';
-import { ApiError } from '../../../shared/http-errors.ts';
 import { limits } from '../../../shared/limits.ts';
 import { controlPlaneHeaders } from '../../../shared/protocol.ts';
 import type { ControlConfig } from './config.ts';
@@ -11,6 +10,8 @@ import { nodeUnreachableError, unknownNodeError } from './errors.ts';
 
 export interface NodeAnswer {
   status: number;
+  // A node's JSON answer, read field by field by each lever (its shape is SPEC §3's).
+  // biome-ignore lint/suspicious/noExplicitAny: JSON from a node, checked where it is read.
   body: any;
 }
 
@@ -43,7 +44,9 @@ export async function callNode(
 
 // Every reachable node's fresh status (not the cached view: levers want now). Nodes that do not
 // answer within `timeoutMs` are left out; the caller reports them.
+// biome-ignore lint/suspicious/noExplicitAny: a node's GET /status, read field by field by each lever.
 export async function fetchStatuses(config: ControlConfig, timeoutMs = limits.peerRequestTimeoutMs * 3): Promise<Map<string, any>> {
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
   const found = new Map<string, any>();
   await Promise.all(
     config.peers.map(async (peer) => {
@@ -59,7 +62,9 @@ export async function fetchStatuses(config: ControlConfig, timeoutMs = limits.pe
 }
 
 // The node that says primary with the highest epoch (an old primary may not have heard yet).
+// biome-ignore lint/suspicious/noExplicitAny: statuses as fetchStatuses gives them.
 export function primaryOf(nodes: Map<string, any>): any | null {
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
   let best: any = null;
   for (const status of nodes.values()) if (status.role === 'primary' && (!best || status.epoch > best.epoch)) best = status;
   return best;

@@ -88,7 +88,7 @@ export function drawSequence(canvas, { showChatter }) {
   const start = end - WINDOW_MS;
   const y = (t) => top + ((t - start) / WINDOW_MS) * (bottom - top);
 
-  drawGrid(c, width, top, bottom, start, end, y);
+  drawGrid(c, width, start, end, y);
   drawLifelines(c, ids, laneX, top, bottom);
   const drawn = drawArrows(c, { laneX, span, y, top, bottom, start, end, showChatter });
   if (drawn === 0) {
@@ -106,7 +106,7 @@ export function drawSequence(canvas, { showChatter }) {
   c.fillText(dropped > 0 ? `busy: ${dropped} records sampled out` : '', width - 4, height - 7);
 }
 
-function drawGrid(c, width, top, bottom, start, end, y) {
+function drawGrid(c, width, start, end, y) {
   c.font = '14px system-ui, sans-serif';
   c.textAlign = 'left';
   for (let t = Math.ceil(start / 1000) * 1000; t <= end; t += 1000) {

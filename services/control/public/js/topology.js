@@ -46,7 +46,7 @@ function layout() {
   // A node that joined later (replica-3) is one more card in the row: the row tightens to stay
   // inside the 1000-wide viewBox (three cards fit side by side).
   const spacing = Math.min(REPLICA_SPACING, (1000 - CARD.w) / Math.max(1, rest.length - 1));
-  rest.forEach((id, i) => at.set(id, { x: 500 + (i - (rest.length - 1) / 2) * spacing, y: REPLICA_ROW_Y }));
+  for (const [i, id] of rest.entries()) at.set(id, { x: 500 + (i - (rest.length - 1) / 2) * spacing, y: REPLICA_ROW_Y });
   return at;
 }
 

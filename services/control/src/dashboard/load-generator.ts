@@ -133,8 +133,14 @@ export class LoadGenerator {
   private write(run: Run): void {
     const n = run.planned++;
     const primary = this.options.primary();
-    if (!primary) return this.skip('no primary right now');
-    if (this.counts.inflight >= limits.loadInflightMax) return this.skip(`${limits.loadInflightMax} writes are still waiting for an answer`);
+    if (!primary) {
+      this.skip('no primary right now');
+      return;
+    }
+    if (this.counts.inflight >= limits.loadInflightMax) {
+      this.skip(`${limits.loadInflightMax} writes are still waiting for an answer`);
+      return;
+    }
     this.target = primary.id;
     this.counts.sent++;
     this.counts.inflight++;

@@ -28,7 +28,7 @@ export function parseProfile(body: unknown, nodes: ReadonlyArray<{ id: string; r
   }
   const record = body as Record<string, unknown>;
   for (const key of Object.keys(record)) if (key !== 'name' && key !== 'regions') problems.push(`unknown field "${key}" (fields: name, regions)`);
-  if (!(PROFILE_NAMES as readonly unknown[]).includes(record.name)) problems.push(`name ${record.name === undefined ? 'is missing' : JSON.stringify(record.name) + ' is not a profile'} (names: ${PROFILE_NAMES.join(', ')})`);
+  if (!(PROFILE_NAMES as readonly unknown[]).includes(record.name)) problems.push(`name ${record.name === undefined ? 'is missing' : `${JSON.stringify(record.name)} is not a profile`} (names: ${PROFILE_NAMES.join(', ')})`);
   const asked = record.regions ?? {};
   if (typeof asked !== 'object' || asked === null || Array.isArray(asked)) problems.push(`regions must be an object of node id → region, e.g. {"mirror":"us"} (regions: ${REGIONS.join(', ')})`);
   const askedRegions = (typeof asked === 'object' && asked !== null ? asked : {}) as Record<string, unknown>;

@@ -28,7 +28,7 @@ function objectBody(body: unknown, allowed: readonly string[], problems: string[
 function name(record: Record<string, unknown>, field: string, names: readonly string[], problems: string[]): string {
   const value = record[field];
   if (typeof value !== 'string' || !names.includes(value)) {
-    problems.push(`${field} ${value === undefined ? 'is missing' : JSON.stringify(value) + ' is not a name'} (names: ${names.join(', ')})`);
+    problems.push(`${field} ${value === undefined ? 'is missing' : `${JSON.stringify(value)} is not a name`} (names: ${names.join(', ')})`);
     return '';
   }
   return value;

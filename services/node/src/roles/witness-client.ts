@@ -57,7 +57,8 @@ export class WitnessClient {
     }
   }
 
-  private async post(path: string, body: unknown): Promise<{ status: number; body: any } | null> {
+  // A JSON answer's fields, unchecked: every reader here checks the one it uses.
+  private async post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> } | null> {
     const response = await this.ctx.link
       .request(CONTROL_ID, `${this.ctx.controlUrl}${path}`, {
         method: 'POST',
@@ -69,7 +70,8 @@ export class WitnessClient {
       .catch(() => null);
     if (!response) return null;
     try {
-      return { status: response.statusCode, body: JSON.parse(response.body.toString('utf8')) };
+      const parsed: unknown = JSON.parse(response.body.toString('utf8'));
+      return { status: response.statusCode, body: typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {} };
     } catch {
       return null;
     }
@@ -87,7 +89,7 @@ export class WitnessClient {
     }
     if (this.unreachableSince !== 0) this.ctx.logger.info({ silentMs: Date.now() - this.unreachableSince }, 'the witness answers again');
     this.unreachableSince = 0;
-    this.ctx.onMembers?.(answer.body?.members);
+    this.ctx.onMembers?.(answer.body.members);
     this.ctx.onView(viewOf(answer.body), sentAt);
   }
 
@@ -104,14 +106,17 @@ export class WitnessClient {
   async requestFailover(epoch: number, lsn: number): Promise<{ granted: boolean; reason?: string; view: WitnessView } | null> {
     const answer = await this.post('/internal/witness/failover', { epoch, lsn });
     if (answer?.status !== 200) return null;
-    return { granted: answer.body.granted === true, reason: answer.body.reason, view: viewOf(answer.body) };
+    const reason = typeof answer.body.reason === 'string' ? answer.body.reason : undefined;
+    return { granted: answer.body.granted === true, reason, view: viewOf(answer.body) };
   }
 }
 
-function viewOf(body: any): WitnessView {
+// The view in a witness answer, each field checked: an answer of another shape gives an empty view.
+function viewOf(answer: unknown): WitnessView {
+  const body = (typeof answer === 'object' && answer !== null ? answer : {}) as Record<string, unknown>;
   return {
-    epoch: Number.isSafeInteger(body?.epoch) ? body.epoch : 0,
-    primaryId: typeof body?.primaryId === 'string' ? body.primaryId : null,
-    mirrorId: typeof body?.mirrorId === 'string' ? body.mirrorId : null,
+    epoch: Number.isSafeInteger(body.epoch) ? (body.epoch as number) : 0,
+    primaryId: typeof body.primaryId === 'string' ? body.primaryId : null,
+    mirrorId: typeof body.mirrorId === 'string' ? body.mirrorId : null,
   };
 }
